@@ -1,0 +1,161 @@
+package dev.ebb.admin;
+
+import dev.ebb.api.model.ConfigError;
+import dev.ebb.api.text.Durations;
+import dev.ebb.api.text.Weights;
+import dev.ebb.publish.NodeGroup;
+import dev.ebb.publish.Pipeline;
+import dev.ebb.publish.TypeUrl;
+import dev.ebb.rollout.DesiredState;
+import dev.ebb.source.SourceStatus;
+import dev.ebb.xds.StreamState;
+import dev.ebb.xds.XdsCache;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/** Builds the /status document: plain maps and lists, rendered as JSON by the admin server. */
+public final class StatusReport {
+  private StatusReport() {}
+
+  public static Map<String, Object> build(SourceStatus source, Pipeline pipeline, XdsCache cache, boolean ready,
+      Instant now) {
+    Map<String, Object> doc = new LinkedHashMap<>();
+    doc.put("ready", ready);
+    doc.put("time", now.toString());
+    doc.put("source", source(source));
+    Optional<Pipeline.Published> published = pipeline.published();
+    List<StreamState> streams = cache.streams().stream()
+        .sorted(Comparator.comparing(StreamState::nodeId).thenComparingLong(StreamState::id)).toList();
+    published.ifPresent(p -> {
+      doc.put("config", Map.of("version", p.snapshot().version(), "publishedAt", p.at().toString()));
+      List<Object> routes = new ArrayList<>();
+      for (DesiredState.RouteState r : p.desired().routes()) {
+        routes.add(route(r, p, streams));
+      }
+      doc.put("routes", routes);
+      List<Object> backends = new ArrayList<>();
+      for (DesiredState.BackendState b : p.desired().backends()) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("name", b.backend().name());
+        m.put("endpoints", b.backend().endpoints().stream()
+            .map(e -> e.hostPort() + (e.zone().isEmpty() ? "" : " zone=" + e.zone()) + " " + e.state()
+                .name().toLowerCase(java.util.Locale.ROOT)).toList());
+        m.put("state", b.draining() ? "draining" : "active");
+        backends.add(m);
+      }
+      doc.put("backends", backends);
+    });
+    List<Object> nodes = new ArrayList<>();
+    for (StreamState s : streams) {
+      nodes.add(node(s));
+    }
+    doc.put("nodes", nodes);
+    List<String> errors = new ArrayList<>();
+    source.errors().forEach(e -> errors.add(e.describe()));
+    pipeline.lastError().ifPresent(errors::add);
+    for (StreamState s : streams) {
+      for (StreamState.TypeStatus t : s.typeStatus()) {
+        t.nackDetail().ifPresent(d -> errors.add("node " + s.nodeId() + " rejected " + t.type().shortName()
+            + " version " + t.nackedVersion().orElse("?") + ": " + d));
+      }
+    }
+    doc.put("errors", errors);
+    doc.put("warnings", source.warnings().stream().map(ConfigError::describe).toList());
+    return doc;
+  }
+
+  private static Map<String, Object> source(SourceStatus s) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("kind", s.kind());
+    m.put("location", s.location());
+    m.put("synced", s.synced());
+    s.lastChange().ifPresent(t -> m.put("lastChange", t.toString()));
+    m.put("errors", s.errors().stream().map(StatusReport::error).toList());
+    m.put("warnings", s.warnings().stream().map(StatusReport::error).toList());
+    return m;
+  }
+
+  private static Map<String, Object> error(ConfigError e) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("message", e.message());
+    m.put("object", e.object());
+    m.put("field", e.field());
+    m.put("value", e.value());
+    e.location().ifPresent(l -> m.put("location", l));
+    return m;
+  }
+
+  private static Map<String, Object> route(DesiredState.RouteState r, Pipeline.Published p,
+      List<StreamState> streams) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("name", r.route().name());
+    m.put("hosts", r.route().hosts());
+    m.put("listener", r.route().listener());
+    m.put("protocol", r.route().protocol().wireName());
+    m.put("pathPrefix", r.route().pathPrefix());
+    m.put("stable", r.route().rollout().stable());
+    r.route().rollout().canary().ifPresent(c -> m.put("canary", c));
+    Map<String, String> weights = new LinkedHashMap<>();
+    for (String b : r.route().backendNames()) {
+      int w = r.weights().stream().filter(x -> x.backend().equals(b)).mapToInt(DesiredState.WeightedBackend::weight)
+          .sum();
+      weights.put(b, Weights.formatPercent(w) + "%");
+    }
+    m.put("weights", weights);
+    m.put("drainTimeout", Durations.format(r.route().drainTimeout()));
+    m.put("idleTimeout", Durations.format(r.route().idleTimeout()));
+    r.route().maxStreamDuration().ifPresent(d -> m.put("maxStreamDuration", Durations.format(d)));
+    // ACK progress: nodes whose ACKed RouteConfiguration is the one they should have now
+    int total = 0;
+    int current = 0;
+    for (StreamState s : streams) {
+      Optional<NodeGroup> g = s.group();
+      if (g.isEmpty()) {
+        continue;
+      }
+      String rcName = g.get().envoy() ? r.route().listener() : r.route().hosts().get(0);
+      var res = p.snapshot().view(g.get()).of(TypeUrl.ROUTE).get(rcName);
+      if (res == null || !s.subscribed(TypeUrl.ROUTE, rcName)) {
+        continue;
+      }
+      total++;
+      if (s.ackedHash(TypeUrl.ROUTE, rcName).map(h -> h.equals(res.hash())).orElse(false)) {
+        current++;
+      }
+    }
+    m.put("nodesOnCurrentWeights", current + "/" + total);
+    return m;
+  }
+
+  private static Map<String, Object> node(StreamState s) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("id", s.nodeId());
+    s.node().ifPresent(n -> {
+      m.put("cluster", n.getCluster());
+      m.put("userAgent", n.getUserAgentName());
+    });
+    m.put("group", s.group().map(NodeGroup::label).orElse("unknown"));
+    m.put("variant", s.delta() ? "delta" : "sotw");
+    m.put("connectedAt", s.opened().toString());
+    Map<String, Object> types = new LinkedHashMap<>();
+    for (StreamState.TypeStatus t : s.typeStatus()) {
+      Map<String, Object> tm = new LinkedHashMap<>();
+      t.sentVersion().ifPresent(v -> tm.put("sent", v));
+      t.ackedVersion().ifPresent(v -> tm.put("acked", v));
+      t.ackedAt().ifPresent(v -> tm.put("ackedAt", v.toString()));
+      t.nackedVersion().ifPresent(v -> tm.put("nacked", v));
+      t.nackDetail().ifPresent(v -> tm.put("nackDetail", v));
+      t.nackedAt().ifPresent(v -> tm.put("nackedAt", v.toString()));
+      tm.put("nacks", t.nacks());
+      tm.put("resources", t.resources());
+      types.put(t.type().shortName(), tm);
+    }
+    m.put("types", types);
+    return m;
+  }
+}

@@ -1,0 +1,149 @@
+package dev.ebb.publish;
+
+import dev.ebb.translate.Translation;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.SortedMap;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * An immutable, checked set of resources with content-hash versions, and the view each node group gets of
+ * it. Built only through {@link #of}, which refuses a snapshot whose references dangle.
+ */
+public final class XdsSnapshot {
+  /** What one node group gets: resources by type and name, and the clusters each RouteConfiguration names. */
+  public record View(Map<TypeUrl, SortedMap<String, Res>> resources, Map<String, Set<String>> routeClusters) {
+    public SortedMap<String, Res> of(TypeUrl type) {
+      return resources.get(type);
+    }
+  }
+
+  /** A socket listener and its RouteConfiguration, with the node clusters that get them. */
+  public record ListenerRes(Res listener, Res routes, Translation.EnvoyListener source) {}
+
+  private final String version;
+  private final SortedMap<String, Res> clusters;
+  private final SortedMap<String, Res> endpoints;
+  private final List<ListenerRes> envoyListeners;
+  private final SortedMap<String, Res> grpcListeners;
+  private final SortedMap<String, Res> grpcRoutes;
+  private final Map<String, Set<String>> routeClusters;
+  private final Map<NodeGroup, View> views = new ConcurrentHashMap<>();
+
+  private XdsSnapshot(SortedMap<String, Res> clusters, SortedMap<String, Res> endpoints,
+      List<ListenerRes> envoyListeners, SortedMap<String, Res> grpcListeners, SortedMap<String, Res> grpcRoutes,
+      Map<String, Set<String>> routeClusters) {
+    this.clusters = clusters;
+    this.endpoints = endpoints;
+    this.envoyListeners = envoyListeners;
+    this.grpcListeners = grpcListeners;
+    this.grpcRoutes = grpcRoutes;
+    this.routeClusters = routeClusters;
+    StringBuilder all = new StringBuilder();
+    for (Map<String, Res> m : List.of(clusters, endpoints, grpcListeners, grpcRoutes)) {
+      m.values().forEach(r -> all.append(r.name()).append('=').append(r.hash()).append(';'));
+      all.append('|');
+    }
+    envoyListeners.forEach(l -> all.append(l.listener().hash()).append(l.routes().hash())
+        .append(l.source().spec().nodeClusters()).append(';'));
+    this.version = Res.shortSha256(all.toString().getBytes(StandardCharsets.UTF_8));
+  }
+
+  /** Hashes every resource and checks every reference; throws {@link InconsistentSnapshotException}. */
+  public static XdsSnapshot of(Translation t) {
+    SortedMap<String, Res> clusters = hashAll(t.clusters());
+    SortedMap<String, Res> endpoints = hashAll(t.endpoints());
+    SortedMap<String, Res> grpcListeners = hashAll(t.grpcListeners());
+    SortedMap<String, Res> grpcRoutes = hashAll(t.grpcRoutes());
+    List<ListenerRes> listeners = new ArrayList<>();
+    Map<String, Set<String>> refs = new TreeMap<>();
+    List<String> problems = new ArrayList<>();
+    for (Translation.EnvoyListener l : t.envoyListeners()) {
+      listeners.add(new ListenerRes(Res.of(l.listener().getName(), l.listener()),
+          Res.of(l.routes().getName(), l.routes()), l));
+      refs.put("envoy/" + l.routes().getName(), clusterRefs(l.routes()));
+    }
+    t.grpcRoutes().forEach((name, rc) -> refs.put("grpc/" + name, clusterRefs(rc)));
+    refs.forEach((rc, names) -> names.stream().filter(n -> !clusters.containsKey(n))
+        .forEach(n -> problems.add("RouteConfiguration " + rc + " names cluster " + n + ", which is not sent")));
+    for (Cluster c : t.clusters().values()) {
+      if (c.getType() == Cluster.DiscoveryType.EDS && !endpoints.containsKey(c.getName())) {
+        problems.add("cluster " + c.getName() + " has no ClusterLoadAssignment");
+      }
+    }
+    t.grpcListeners().keySet().stream().filter(n -> !grpcRoutes.containsKey(n))
+        .forEach(n -> problems.add("gRPC listener " + n + " has no RouteConfiguration"));
+    if (!problems.isEmpty()) {
+      throw new InconsistentSnapshotException(String.join("; ", problems));
+    }
+    return new XdsSnapshot(clusters, endpoints, List.copyOf(listeners), grpcListeners, grpcRoutes, refs);
+  }
+
+  public static XdsSnapshot empty() {
+    return new XdsSnapshot(new TreeMap<>(), new TreeMap<>(), List.of(), new TreeMap<>(), new TreeMap<>(),
+        Map.of());
+  }
+
+  /** Content hash of everything: the same input gives the same version on every replica and restart. */
+  public String version() {
+    return version;
+  }
+
+  public View view(NodeGroup group) {
+    return views.computeIfAbsent(group, this::buildView);
+  }
+
+  private View buildView(NodeGroup group) {
+    Map<TypeUrl, SortedMap<String, Res>> byType = new EnumMap<>(TypeUrl.class);
+    byType.put(TypeUrl.CLUSTER, clusters);
+    byType.put(TypeUrl.ENDPOINT, endpoints);
+    Map<String, Set<String>> viewRefs = new TreeMap<>();
+    if (group.envoy()) {
+      SortedMap<String, Res> listeners = new TreeMap<>();
+      SortedMap<String, Res> routes = new TreeMap<>();
+      for (ListenerRes l : envoyListeners) {
+        if (l.source().spec().servesNodeCluster(group.nodeCluster())) {
+          listeners.put(l.listener().name(), l.listener());
+          routes.put(l.routes().name(), l.routes());
+          viewRefs.put(l.routes().name(), routeClusters.get("envoy/" + l.routes().name()));
+        }
+      }
+      byType.put(TypeUrl.LISTENER, Collections.unmodifiableSortedMap(listeners));
+      byType.put(TypeUrl.ROUTE, Collections.unmodifiableSortedMap(routes));
+    } else {
+      byType.put(TypeUrl.LISTENER, grpcListeners);
+      byType.put(TypeUrl.ROUTE, grpcRoutes);
+      grpcRoutes.keySet().forEach(n -> viewRefs.put(n, routeClusters.get("grpc/" + n)));
+    }
+    return new View(byType, viewRefs);
+  }
+
+  /** The clusters a RouteConfiguration sends streams to. */
+  public static Set<String> clusterRefs(RouteConfiguration rc) {
+    Set<String> names = new TreeSet<>();
+    rc.getVirtualHostsList().forEach(vh -> vh.getRoutesList().forEach(r -> {
+      if (r.hasRoute()) {
+        if (!r.getRoute().getCluster().isEmpty()) {
+          names.add(r.getRoute().getCluster());
+        }
+        r.getRoute().getWeightedClusters().getClustersList().forEach(c -> names.add(c.getName()));
+      }
+    }));
+    return Collections.unmodifiableSet(names);
+  }
+
+  private static <M extends com.google.protobuf.Message> SortedMap<String, Res> hashAll(Map<String, M> in) {
+    SortedMap<String, Res> out = new TreeMap<>();
+    in.forEach((name, m) -> out.put(name, Res.of(name, m)));
+    return Collections.unmodifiableSortedMap(out);
+  }
+}

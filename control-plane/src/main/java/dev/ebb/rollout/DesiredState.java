@@ -1,0 +1,55 @@
+package dev.ebb.rollout;
+
+import dev.ebb.api.model.Backend;
+import dev.ebb.api.model.ListenerSpec;
+import dev.ebb.api.model.Route;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * What Envoy and gRPC clients should have now: each route with the weights in effect, and every backend
+ * that must be in the config (taking new streams, or draining), sorted by name.
+ *
+ * @param nextChange the next instant at which this state changes by itself (a drain deadline)
+ */
+public record DesiredState(
+    List<ListenerSpec> listeners,
+    List<RouteState> routes,
+    List<BackendState> backends,
+    Optional<Instant> nextChange) {
+
+  public DesiredState {
+    listeners = List.copyOf(listeners);
+    routes = List.copyOf(routes);
+    backends = List.copyOf(backends);
+  }
+
+  /** A route and the backends that get its NEW streams, with weights in basis points (sum 10,000). */
+  public record RouteState(Route route, List<WeightedBackend> weights) {
+    public RouteState {
+      weights = List.copyOf(weights);
+    }
+  }
+
+  /** A backend with a share of new streams, in basis points. */
+  public record WeightedBackend(String backend, int weight) {}
+
+  /**
+   * A backend whose cluster is in the config.
+   *
+   * @param drains the drains holding it (empty when some route still sends it new streams)
+   */
+  public record BackendState(Backend backend, List<Drain> drains) {
+    public BackendState {
+      drains = List.copyOf(drains);
+    }
+
+    public boolean draining() {
+      return !drains.isEmpty();
+    }
+  }
+
+  /** A backend that stopped receiving a route's new streams at {@code start}; it leaves at {@code deadline}. */
+  public record Drain(String route, String backend, Instant start, Instant deadline) {}
+}

@@ -1,0 +1,261 @@
+package dev.ebb.translate;
+
+import com.google.protobuf.Any;
+import com.google.protobuf.UInt32Value;
+import dev.ebb.api.model.Backend;
+import dev.ebb.api.model.Endpoint;
+import dev.ebb.api.model.EndpointState;
+import dev.ebb.api.model.ListenerSpec;
+import dev.ebb.api.model.Protocol;
+import dev.ebb.api.model.Route;
+import dev.ebb.rollout.DesiredState;
+import dev.ebb.rollout.DesiredState.BackendState;
+import dev.ebb.rollout.DesiredState.RouteState;
+import io.envoyproxy.envoy.config.cluster.v3.CircuitBreakers;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.core.v3.Address;
+import io.envoyproxy.envoy.config.core.v3.AggregatedConfigSource;
+import io.envoyproxy.envoy.config.core.v3.ApiVersion;
+import io.envoyproxy.envoy.config.core.v3.ConfigSource;
+import io.envoyproxy.envoy.config.core.v3.HealthStatus;
+import io.envoyproxy.envoy.config.core.v3.Http2ProtocolOptions;
+import io.envoyproxy.envoy.config.core.v3.Locality;
+import io.envoyproxy.envoy.config.core.v3.RoutingPriority;
+import io.envoyproxy.envoy.config.core.v3.SocketAddress;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.endpoint.v3.LbEndpoint;
+import io.envoyproxy.envoy.config.endpoint.v3.LocalityLbEndpoints;
+import io.envoyproxy.envoy.config.listener.v3.ApiListener;
+import io.envoyproxy.envoy.config.listener.v3.Filter;
+import io.envoyproxy.envoy.config.listener.v3.FilterChain;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.route.v3.RouteAction;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.config.route.v3.RouteMatch;
+import io.envoyproxy.envoy.config.route.v3.VirtualHost;
+import io.envoyproxy.envoy.config.route.v3.WeightedCluster;
+import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.Rds;
+import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions;
+import io.envoyproxy.envoy.type.v3.Percent;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SortedMap;
+import java.util.TreeMap;
+
+/**
+ * Pure: desired state to Envoy v3 resources. Listeners depend only on the listener settings (never on
+ * routes, weights or endpoints), so their bytes stay the same from push to push; weights live in RDS and
+ * endpoints in EDS.
+ */
+public final class EnvoyTranslator {
+  public static final String HCM_FILTER = "envoy.filters.network.http_connection_manager";
+  public static final String ROUTER_FILTER = "envoy.filters.http.router";
+  public static final String HTTP_PROTOCOL_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
+
+  /** Settings that are Ebb's own, not part of the model. */
+  public record Settings(int circuitBreakerLimit, Duration connectTimeout) {
+    public static final Settings DEFAULT = new Settings(1_000_000, Duration.ofSeconds(5));
+  }
+
+  private final Settings settings;
+
+  public EnvoyTranslator(Settings settings) {
+    this.settings = settings;
+  }
+
+  public Translation translate(DesiredState state) {
+    SortedMap<String, Cluster> clusters = new TreeMap<>();
+    SortedMap<String, ClusterLoadAssignment> endpoints = new TreeMap<>();
+    for (BackendState b : state.backends()) {
+      // a backend named by any grpc route speaks HTTP/2 upstream
+      boolean http2 = state.routes().stream()
+          .filter(r -> r.route().protocol() == Protocol.GRPC)
+          .anyMatch(r -> r.route().backendNames().contains(b.backend().name()));
+      clusters.put(b.backend().name(), cluster(b.backend().name(), http2));
+      endpoints.put(b.backend().name(), loadAssignment(b.backend()));
+    }
+    List<Translation.EnvoyListener> envoyListeners = new ArrayList<>();
+    for (ListenerSpec spec : state.listeners()) {
+      List<RouteState> onListener = state.routes().stream()
+          .filter(r -> r.route().listener().equals(spec.name())).toList();
+      envoyListeners.add(new Translation.EnvoyListener(spec, socketListener(spec),
+          routeConfiguration(spec.name(), onListener, false)));
+    }
+    SortedMap<String, Listener> grpcListeners = new TreeMap<>();
+    SortedMap<String, RouteConfiguration> grpcRoutes = new TreeMap<>();
+    Map<String, List<RouteState>> byHost = new TreeMap<>();
+    for (RouteState r : state.routes()) {
+      for (String host : r.route().hosts()) {
+        byHost.computeIfAbsent(host, h -> new ArrayList<>()).add(r);
+      }
+    }
+    byHost.forEach((host, routes) -> {
+      grpcListeners.put(host, apiListener(host));
+      grpcRoutes.put(host, routeConfiguration(host, routes, true));
+    });
+    return new Translation(clusters, endpoints, envoyListeners, grpcListeners, grpcRoutes);
+  }
+
+  static ConfigSource ads() {
+    return ConfigSource.newBuilder()
+        .setAds(AggregatedConfigSource.getDefaultInstance())
+        .setResourceApiVersion(ApiVersion.V3)
+        .build();
+  }
+
+  private static HttpFilter router() {
+    return HttpFilter.newBuilder().setName(ROUTER_FILTER).setTypedConfig(Any.pack(Router.getDefaultInstance()))
+        .build();
+  }
+
+  Listener socketListener(ListenerSpec spec) {
+    HttpConnectionManager hcm = HttpConnectionManager.newBuilder()
+        .setStatPrefix(spec.name())
+        .setCodecType(HttpConnectionManager.CodecType.AUTO)
+        .setRds(Rds.newBuilder().setRouteConfigName(spec.name()).setConfigSource(ads()))
+        .addUpgradeConfigs(HttpConnectionManager.UpgradeConfig.newBuilder().setUpgradeType("websocket"))
+        // RFC 8441: WebSocket over HTTP/2 (extended CONNECT)
+        .setHttp2ProtocolOptions(Http2ProtocolOptions.newBuilder().setAllowConnect(true))
+        // virtual host domains are plain host names; the Host header's port must not decide the match
+        .setStripAnyHostPort(true)
+        .addHttpFilters(router())
+        .build();
+    return Listener.newBuilder()
+        .setName(spec.name())
+        .setAddress(socketAddress(spec.address(), spec.port()))
+        .addFilterChains(FilterChain.newBuilder()
+            .addFilters(Filter.newBuilder().setName(HCM_FILTER).setTypedConfig(Any.pack(hcm))))
+        .build();
+  }
+
+  static Listener apiListener(String host) {
+    HttpConnectionManager hcm = HttpConnectionManager.newBuilder()
+        .setStatPrefix(host)
+        .setRds(Rds.newBuilder().setRouteConfigName(host).setConfigSource(ads()))
+        .addHttpFilters(router())
+        .build();
+    return Listener.newBuilder()
+        .setName(host)
+        .setApiListener(ApiListener.newBuilder().setApiListener(Any.pack(hcm)))
+        .build();
+  }
+
+  /**
+   * One virtual host per host name; inside it the routes with the longest path prefix first. For proxyless
+   * gRPC clients the domains also carry the {@code host:port} form, since their authority keeps the port.
+   */
+  static RouteConfiguration routeConfiguration(String name, List<RouteState> routes, boolean withPortForms) {
+    Map<String, List<RouteState>> byHost = new TreeMap<>();
+    for (RouteState r : routes) {
+      for (String host : r.route().hosts()) {
+        byHost.computeIfAbsent(host, h -> new ArrayList<>()).add(r);
+      }
+    }
+    RouteConfiguration.Builder rc = RouteConfiguration.newBuilder().setName(name);
+    byHost.forEach((host, hostRoutes) -> {
+      VirtualHost.Builder vh = VirtualHost.newBuilder().setName(host).addDomains(host);
+      if (withPortForms && !host.startsWith("*")) {
+        vh.addDomains(host + ":*");
+      }
+      Map<String, RouteState> byPrefix = new LinkedHashMap<>();
+      hostRoutes.stream()
+          .sorted(Comparator.<RouteState>comparingInt(r -> -r.route().pathPrefix().length())
+              .thenComparing(r -> r.route().pathPrefix())
+              .thenComparing(r -> r.route().name()))
+          .forEach(r -> byPrefix.putIfAbsent(r.route().pathPrefix(), r));
+      byPrefix.values().forEach(r -> vh.addRoutes(route(r)));
+      rc.addVirtualHosts(vh);
+    });
+    return rc.build();
+  }
+
+  static io.envoyproxy.envoy.config.route.v3.Route route(RouteState state) {
+    Route r = state.route();
+    RouteAction.Builder action = RouteAction.newBuilder();
+    if (state.weights().size() == 1) {
+      action.setCluster(state.weights().get(0).backend());
+    } else {
+      WeightedCluster.Builder wc = WeightedCluster.newBuilder();
+      state.weights().forEach(w -> wc.addClusters(WeightedCluster.ClusterWeight.newBuilder()
+          .setName(w.backend()).setWeight(UInt32Value.of(w.weight()))));
+      action.setWeightedClusters(wc);
+    }
+    if (r.protocol().longLived()) {
+      // Envoy's 15 s route timeout would cut every WebSocket and streaming call
+      action.setTimeout(protoDuration(Duration.ZERO));
+      action.setIdleTimeout(protoDuration(r.idleTimeout()));
+    }
+    r.maxStreamDuration().ifPresent(d -> action.setMaxStreamDuration(
+        RouteAction.MaxStreamDuration.newBuilder().setMaxStreamDuration(protoDuration(d))));
+    return io.envoyproxy.envoy.config.route.v3.Route.newBuilder()
+        .setName(r.name())
+        .setMatch(RouteMatch.newBuilder().setPrefix(r.pathPrefix()))
+        .setRoute(action)
+        .build();
+  }
+
+  Cluster cluster(String name, boolean http2) {
+    long limit = settings.circuitBreakerLimit();
+    Cluster.Builder c = Cluster.newBuilder()
+        .setName(name)
+        .setType(Cluster.DiscoveryType.EDS)
+        .setEdsClusterConfig(Cluster.EdsClusterConfig.newBuilder().setEdsConfig(ads()))
+        .setConnectTimeout(protoDuration(settings.connectTimeout()))
+        .setLbPolicy(Cluster.LbPolicy.ROUND_ROBIN)
+        // a WebSocket fleet passes Envoy's default of 1024 connections per cluster at once
+        .setCircuitBreakers(CircuitBreakers.newBuilder().addThresholds(CircuitBreakers.Thresholds.newBuilder()
+            .setPriority(RoutingPriority.DEFAULT)
+            .setMaxConnections(UInt32Value.of((int) limit))
+            .setMaxPendingRequests(UInt32Value.of((int) limit))
+            .setMaxRequests(UInt32Value.of((int) limit))))
+        // with many endpoints DRAINING (a rolling restart) panic routing would send new streams to them
+        .setCommonLbConfig(Cluster.CommonLbConfig.newBuilder().setHealthyPanicThreshold(Percent.newBuilder()
+            .setValue(0)));
+    if (http2) {
+      c.putTypedExtensionProtocolOptions(HTTP_PROTOCOL_OPTIONS, Any.pack(HttpProtocolOptions.newBuilder()
+          .setExplicitHttpConfig(HttpProtocolOptions.ExplicitHttpConfig.newBuilder()
+              .setHttp2ProtocolOptions(Http2ProtocolOptions.getDefaultInstance()))
+          .build()));
+    }
+    return c.build();
+  }
+
+  static ClusterLoadAssignment loadAssignment(Backend backend) {
+    Map<String, List<Endpoint>> byZone = new TreeMap<>();
+    for (Endpoint e : backend.endpoints()) {
+      byZone.computeIfAbsent(e.zone(), z -> new ArrayList<>()).add(e);
+    }
+    ClusterLoadAssignment.Builder cla = ClusterLoadAssignment.newBuilder().setClusterName(backend.name());
+    byZone.forEach((zone, eps) -> {
+      LocalityLbEndpoints.Builder loc = LocalityLbEndpoints.newBuilder()
+          .setLocality(Locality.newBuilder().setZone(zone))
+          // gRPC clients ignore localities without a weight
+          .setLoadBalancingWeight(UInt32Value.of(eps.size()));
+      for (Endpoint e : eps) {
+        loc.addLbEndpoints(LbEndpoint.newBuilder()
+            .setEndpoint(io.envoyproxy.envoy.config.endpoint.v3.Endpoint.newBuilder()
+                .setAddress(socketAddress(e.address(), e.port())))
+            .setHealthStatus(e.state() == EndpointState.DRAINING ? HealthStatus.DRAINING : HealthStatus.HEALTHY));
+      }
+      cla.addEndpoints(loc);
+    });
+    return cla.build();
+  }
+
+  static Address socketAddress(String ip, int port) {
+    return Address.newBuilder()
+        .setSocketAddress(SocketAddress.newBuilder().setAddress(ip).setPortValue(port))
+        .build();
+  }
+
+  static com.google.protobuf.Duration protoDuration(Duration d) {
+    return com.google.protobuf.Duration.newBuilder().setSeconds(d.getSeconds()).setNanos(d.getNano()).build();
+  }
+}

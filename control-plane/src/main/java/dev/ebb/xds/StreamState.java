@@ -1,0 +1,133 @@
+package dev.ebb.xds;
+
+import dev.ebb.publish.NodeGroup;
+import dev.ebb.publish.Res;
+import dev.ebb.publish.TypeUrl;
+import io.envoyproxy.controlplane.cache.DeltaWatch;
+import io.envoyproxy.controlplane.cache.Watch;
+import io.envoyproxy.envoy.config.core.v3.Node;
+import java.time.Instant;
+import java.util.EnumMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+
+/**
+ * One ADS stream: its node, and per type what was last sent, ACKed and NACKed. Guarded by its own monitor;
+ * every response on the stream is sent while holding it, so responses on one stream are ordered.
+ */
+public final class StreamState {
+  /** Per resource type. */
+  static final class TypeState {
+    Watch sotwWatch;
+    boolean sotwHasClusterChanged;
+    DeltaWatch deltaWatch;
+    Map<String, String> deltaTracked = Map.of();
+    Set<String> deltaPending = Set.of();
+
+    /** What the last response held (SotW: its whole set; delta: what the client has once it ACKs). */
+    Map<String, Res> sent = new TreeMap<>();
+    String sentVersion;
+    String sentNonce;
+    /** Delta: the changes in the last response, applied to {@link #acked} on ACK. */
+    Map<String, Res> deltaSent = Map.of();
+    List<String> deltaRemoved = List.of();
+    String deltaSignature;
+
+    Set<String> acked = new HashSet<>();
+    /** The resources the client has ACKed, by name. */
+    Map<String, Res> ackedResources = new TreeMap<>();
+    String ackedVersion;
+    Instant ackedAt;
+    String nackedVersion;
+    String nackedSignature;
+    String nackDetail;
+    Instant nackedAt;
+    long nacks;
+    boolean wildcard;
+  }
+
+  /** A type's ACK/NACK status for /status. */
+  public record TypeStatus(TypeUrl type, Optional<String> sentVersion, Optional<String> ackedVersion,
+      Optional<Instant> ackedAt, Optional<String> nackedVersion, Optional<String> nackDetail,
+      Optional<Instant> nackedAt, long nacks, int resources) {}
+
+  final long id;
+  final Instant opened;
+  boolean delta;
+  Node node;
+  NodeGroup group;
+  final Map<TypeUrl, TypeState> types = new EnumMap<>(TypeUrl.class);
+
+  StreamState(long id, Instant opened) {
+    this.id = id;
+    this.opened = opened;
+    for (TypeUrl t : TypeUrl.values()) {
+      types.put(t, new TypeState());
+    }
+  }
+
+  TypeState type(TypeUrl t) {
+    return types.get(t);
+  }
+
+  public long id() {
+    return id;
+  }
+
+  public Instant opened() {
+    return opened;
+  }
+
+  public synchronized boolean delta() {
+    return delta;
+  }
+
+  public synchronized Optional<Node> node() {
+    return Optional.ofNullable(node);
+  }
+
+  public synchronized Optional<NodeGroup> group() {
+    return Optional.ofNullable(group);
+  }
+
+  public synchronized String nodeId() {
+    return node == null ? "" : node.getId();
+  }
+
+  public synchronized List<TypeStatus> typeStatus() {
+    return types.entrySet().stream()
+        .filter(e -> e.getValue().sentVersion != null || e.getValue().nackedVersion != null)
+        .map(e -> {
+          TypeState s = e.getValue();
+          return new TypeStatus(e.getKey(), Optional.ofNullable(s.sentVersion), Optional.ofNullable(s.ackedVersion),
+              Optional.ofNullable(s.ackedAt), Optional.ofNullable(s.nackedVersion), Optional.ofNullable(s.nackDetail),
+              Optional.ofNullable(s.nackedAt), s.nacks, s.sent.size());
+        })
+        .toList();
+  }
+
+  /** Whether the node asked for this resource (or for all of its type). */
+  public synchronized boolean subscribed(TypeUrl type, String name) {
+    TypeState s = types.get(type);
+    return s.wildcard || s.sent.containsKey(name) || s.acked.contains(name);
+  }
+
+  /** The hash of the version of {@code name} the node ACKed, if it ACKed one. */
+  public synchronized Optional<String> ackedHash(TypeUrl type, String name) {
+    TypeState s = types.get(type);
+    if (!s.acked.contains(name)) {
+      return Optional.empty();
+    }
+    Res r = s.ackedResources.get(name);
+    return Optional.ofNullable(r == null ? null : r.hash());
+  }
+
+  /** Names of clusters this stream's node has ACKed. */
+  synchronized Set<String> ackedClusters() {
+    return Set.copyOf(types.get(TypeUrl.CLUSTER).acked);
+  }
+}

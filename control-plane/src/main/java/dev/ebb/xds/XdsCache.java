@@ -1,0 +1,430 @@
+package dev.ebb.xds;
+
+import dev.ebb.publish.NodeGroup;
+import dev.ebb.publish.Res;
+import dev.ebb.publish.TypeUrl;
+import dev.ebb.publish.XdsSnapshot;
+import io.envoyproxy.controlplane.cache.ConfigWatcher;
+import io.envoyproxy.controlplane.cache.DeltaResponse;
+import io.envoyproxy.controlplane.cache.DeltaWatch;
+import io.envoyproxy.controlplane.cache.DeltaXdsRequest;
+import io.envoyproxy.controlplane.cache.Response;
+import io.envoyproxy.controlplane.cache.VersionedResource;
+import io.envoyproxy.controlplane.cache.Watch;
+import io.envoyproxy.controlplane.cache.WatchCancelledException;
+import io.envoyproxy.controlplane.cache.XdsRequest;
+import io.envoyproxy.controlplane.server.DiscoveryServerCallbacks;
+import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Ebb's answer to java-control-plane's {@code SimpleCache}: the {@link ConfigWatcher} behind its ADS server,
+ * plus the server callbacks that tell it which stream a request belongs to. Per stream and type it knows
+ * what it sent, and what was ACKed or NACKed, which gives:
+ *
+ * <ul>
+ *   <li>responses that carry a content-hash version of exactly what they hold, sent only when that differs
+ *       from the last response on the stream, so a NACKed version is never sent twice in a row (no NACK loop)
+ *       while a re-subscription (new names, same versions) is always answered;
+ *   <li>make-before-break: a node that subscribes to all clusters (Envoy) gets a RouteConfiguration only once
+ *       it has ACKed every cluster that configuration names; until then it keeps the version it has;
+ *   <li>EDS re-sent after every CDS response (Envoy waits for it after a cluster update).
+ * </ul>
+ */
+public final class XdsCache implements ConfigWatcher, DiscoveryServerCallbacks {
+  private static final Logger LOG = LoggerFactory.getLogger(XdsCache.class);
+
+  private final ConcurrentMap<Long, StreamState> streams = new ConcurrentHashMap<>();
+  /** The stream whose request is being handled on this thread: set by the request callback, read by watches. */
+  private final ThreadLocal<StreamState> handling = new ThreadLocal<>();
+  private final Clock clock;
+  private final XdsEvents events;
+  private volatile XdsSnapshot snapshot;
+
+  public XdsCache(Clock clock, XdsEvents events) {
+    this.clock = clock;
+    this.events = events;
+  }
+
+  /** Makes {@code next} current and answers every open watch it changes, in the order CDS, EDS, LDS, RDS. */
+  public void publish(XdsSnapshot next) {
+    this.snapshot = next;
+    for (StreamState s : streams.values()) {
+      synchronized (s) {
+        for (TypeUrl t : TypeUrl.ORDER) {
+          evaluate(s, t);
+        }
+      }
+    }
+  }
+
+  public Optional<XdsSnapshot> current() {
+    return Optional.ofNullable(snapshot);
+  }
+
+  public Collection<StreamState> streams() {
+    return List.copyOf(streams.values());
+  }
+
+  // ---- server callbacks: they run on the gRPC thread of the stream, just before the watch is created ----
+
+  @Override
+  public void onStreamOpen(long streamId, String typeUrl) {
+    StreamState s = new StreamState(streamId, clock.instant());
+    streams.put(streamId, s);
+  }
+
+  @Override
+  public void onStreamClose(long streamId, String typeUrl) {
+    closed(streamId);
+  }
+
+  @Override
+  public void onStreamCloseWithError(long streamId, String typeUrl, Throwable error) {
+    closed(streamId);
+  }
+
+  private void closed(long streamId) {
+    StreamState s = streams.remove(streamId);
+    if (s != null) {
+      events.streamClosed(s);
+    }
+  }
+
+  @Override
+  public void onV3StreamRequest(long streamId, DiscoveryRequest request) {
+    StreamState s = stream(streamId);
+    handling.set(s);
+    synchronized (s) {
+      boolean first = s.node == null;
+      if (request.hasNode() && s.node == null) {
+        s.node = request.getNode();
+        s.group = NodeGroup.of(request.getNode());
+      }
+      if (first && s.node != null) {
+        events.streamOpened(s);
+      }
+      Optional<TypeUrl> type = TypeUrl.of(request.getTypeUrl());
+      if (type.isEmpty()) {
+        return;
+      }
+      StreamState.TypeState ts = s.type(type.get());
+      ts.wildcard = type.get().wildcardByDefault()
+          && (request.getResourceNamesCount() == 0 || request.getResourceNamesList().contains("*"));
+      if (!request.getResponseNonce().isEmpty() && request.getResponseNonce().equals(ts.sentNonce)) {
+        if (request.hasErrorDetail()) {
+          nacked(s, type.get(), ts, ts.sentVersion, request.getErrorDetail().getMessage());
+          ts.nackedVersion = ts.sentVersion;
+        } else {
+          ts.acked = new HashSet<>(ts.sent.keySet());
+          ts.ackedResources = new TreeMap<>(ts.sent);
+          acked(s, type.get(), ts);
+        }
+      }
+    }
+  }
+
+  @Override
+  public void onV3StreamDeltaRequest(long streamId, DeltaDiscoveryRequest request) {
+    StreamState s = stream(streamId);
+    handling.set(s);
+    synchronized (s) {
+      boolean first = s.node == null;
+      s.delta = true;
+      if (request.hasNode() && s.node == null) {
+        s.node = request.getNode();
+        s.group = NodeGroup.of(request.getNode());
+      }
+      if (first && s.node != null) {
+        events.streamOpened(s);
+      }
+      Optional<TypeUrl> type = TypeUrl.of(request.getTypeUrl());
+      if (type.isEmpty()) {
+        return;
+      }
+      StreamState.TypeState ts = s.type(type.get());
+      ts.wildcard = type.get().wildcardByDefault();
+      if (!request.getResponseNonce().isEmpty() && request.getResponseNonce().equals(ts.sentNonce)) {
+        if (request.hasErrorDetail()) {
+          nacked(s, type.get(), ts, ts.sentVersion, request.getErrorDetail().getMessage());
+          ts.nackedSignature = ts.deltaSignature;
+          // what the client has is what it had before this response
+          ts.sent = new TreeMap<>(ts.sent);
+          ts.deltaSent.keySet().forEach(ts.sent::remove);
+        } else {
+          ts.acked.addAll(ts.deltaSent.keySet());
+          ts.deltaRemoved.forEach(ts.acked::remove);
+          ts.ackedResources.putAll(ts.deltaSent);
+          ts.deltaRemoved.forEach(ts.ackedResources::remove);
+          acked(s, type.get(), ts);
+        }
+      }
+    }
+  }
+
+  private void acked(StreamState s, TypeUrl type, StreamState.TypeState ts) {
+    ts.ackedVersion = ts.sentVersion;
+    ts.ackedAt = clock.instant();
+    events.acked(s, type, ts.sentVersion);
+    if (type == TypeUrl.CLUSTER) {
+      // routes held back for these clusters may go now
+      evaluate(s, TypeUrl.ROUTE);
+    }
+  }
+
+  private void nacked(StreamState s, TypeUrl type, StreamState.TypeState ts, String version, String detail) {
+    ts.nacks++;
+    ts.nackDetail = detail;
+    ts.nackedAt = clock.instant();
+    LOG.warn("node {} ({}) rejected {} version {}: {}", s.nodeId(), s.group == null ? "?" : s.group.label(),
+        type.shortName(), version, detail);
+    events.nacked(s, type, version, detail);
+  }
+
+  @Override
+  public void onV3StreamResponse(long streamId, DiscoveryRequest request, DiscoveryResponse response) {
+    StreamState s = streams.get(streamId);
+    if (s == null) {
+      return;
+    }
+    TypeUrl.of(response.getTypeUrl()).ifPresent(t -> {
+      s.type(t).sentNonce = response.getNonce();
+      events.pushed(s, t, response.getVersionInfo(), response.getResourcesCount(), response.getSerializedSize());
+    });
+  }
+
+  @Override
+  public void onV3StreamDeltaResponse(long streamId, DeltaDiscoveryRequest request, DeltaDiscoveryResponse response) {
+    StreamState s = streams.get(streamId);
+    if (s == null) {
+      return;
+    }
+    TypeUrl.of(response.getTypeUrl()).ifPresent(t -> {
+      s.type(t).sentNonce = response.getNonce();
+      events.pushed(s, t, response.getSystemVersionInfo(), response.getResourcesCount(),
+          response.getSerializedSize());
+    });
+  }
+
+  private StreamState stream(long streamId) {
+    return streams.computeIfAbsent(streamId, id -> new StreamState(id, clock.instant()));
+  }
+
+  // ---- watches ----
+
+  @Override
+  public Watch createWatch(boolean ads, XdsRequest request, Set<String> knownResourceNames,
+      Consumer<Response> responseConsumer, boolean hasClusterChanged, boolean allowDefaultEmptyEdsUpdate) {
+    Watch watch = new Watch(ads, allowDefaultEmptyEdsUpdate, request, responseConsumer);
+    StreamState s = handling.get();
+    handling.remove();
+    Optional<TypeUrl> type = TypeUrl.of(request.getTypeUrl());
+    if (s == null || type.isEmpty()) {
+      return watch; // a type Ebb does not serve (e.g. secrets): never answered
+    }
+    synchronized (s) {
+      StreamState.TypeState ts = s.type(type.get());
+      ts.sotwWatch = watch;
+      ts.sotwHasClusterChanged = hasClusterChanged;
+      watch.setStop(() -> {
+        synchronized (s) {
+          if (ts.sotwWatch == watch) {
+            ts.sotwWatch = null;
+          }
+        }
+      });
+      evaluate(s, type.get());
+    }
+    return watch;
+  }
+
+  @Override
+  public DeltaWatch createDeltaWatch(DeltaXdsRequest request, String requesterVersion,
+      Map<String, String> resourceVersions, Set<String> pendingResources, boolean isWildcard,
+      Consumer<DeltaResponse> responseConsumer, boolean hasClusterChanged) {
+    // copies: the server keeps mutating its own maps on the stream's thread
+    Map<String, String> tracked = Map.copyOf(resourceVersions);
+    Set<String> pending = Set.copyOf(pendingResources);
+    DeltaWatch watch = new DeltaWatch(request, tracked, pending, requesterVersion, isWildcard, responseConsumer);
+    StreamState s = handling.get();
+    handling.remove();
+    Optional<TypeUrl> type = TypeUrl.of(request.getTypeUrl());
+    if (s == null || type.isEmpty()) {
+      return watch;
+    }
+    synchronized (s) {
+      StreamState.TypeState ts = s.type(type.get());
+      ts.deltaWatch = watch;
+      ts.deltaTracked = tracked;
+      ts.deltaPending = pending;
+      ts.sotwHasClusterChanged = hasClusterChanged;
+      watch.setStop(() -> {
+        synchronized (s) {
+          if (ts.deltaWatch == watch) {
+            ts.deltaWatch = null;
+          }
+        }
+      });
+      evaluate(s, type.get());
+    }
+    return watch;
+  }
+
+  /** Answers the stream's open watch for {@code type} if there is anything new to say. Holds the monitor. */
+  private void evaluate(StreamState s, TypeUrl type) {
+    XdsSnapshot snap = snapshot;
+    if (snap == null || s.group == null) {
+      return; // nothing published yet: never answer with an empty config
+    }
+    XdsSnapshot.View view = snap.view(s.group);
+    StreamState.TypeState ts = s.type(type);
+    if (ts.sotwWatch != null && !ts.sotwWatch.isCancelled()) {
+      evaluateSotw(s, type, ts, view);
+    } else if (ts.deltaWatch != null && !ts.deltaWatch.isCancelled()) {
+      evaluateDelta(s, type, ts, view);
+    }
+  }
+
+  private void evaluateSotw(StreamState s, TypeUrl type, StreamState.TypeState ts, XdsSnapshot.View view) {
+    Watch watch = ts.sotwWatch;
+    List<String> names = watch.request().getResourceNamesList();
+    Map<String, Res> all = view.of(type);
+    Map<String, Res> candidate = new TreeMap<>();
+    if (ts.wildcard) {
+      candidate.putAll(all);
+    } else {
+      for (String n : names) {
+        Res r = all.get(n);
+        if (r != null) {
+          candidate.put(n, r);
+        }
+      }
+    }
+    if (type == TypeUrl.ROUTE) {
+      holdRoutesForUnackedClusters(s, view, candidate, ts.sent);
+    }
+    String version = versionOf(candidate.values(), List.of());
+    boolean resendEndpoints = type == TypeUrl.ENDPOINT && ts.sotwHasClusterChanged && !candidate.isEmpty();
+    if (version.equals(ts.sentVersion) && !resendEndpoints) {
+      return;
+    }
+    if (candidate.isEmpty() && !ts.wildcard && ts.sentVersion == null) {
+      return; // names that do not exist (yet): wait rather than answer with nothing
+    }
+    ts.sent = candidate;
+    ts.sentVersion = version;
+    ts.sotwWatch = null;
+    ts.sotwHasClusterChanged = false;
+    List<com.google.protobuf.Message> resources = candidate.values().stream().map(Res::message).toList();
+    try {
+      watch.respond(Response.create(watch.request(), resources, version));
+    } catch (WatchCancelledException e) {
+      // the stream went away meanwhile
+    }
+  }
+
+  private void evaluateDelta(StreamState s, TypeUrl type, StreamState.TypeState ts, XdsSnapshot.View view) {
+    DeltaWatch watch = ts.deltaWatch;
+    Map<String, Res> all = view.of(type);
+    Set<String> scope = new TreeSet<>();
+    if (watch.isWildcard()) {
+      scope.addAll(all.keySet());
+    } else {
+      scope.addAll(ts.deltaTracked.keySet());
+      scope.addAll(ts.deltaPending);
+    }
+    Map<String, Res> changed = new TreeMap<>();
+    for (String n : scope) {
+      Res r = all.get(n);
+      if (r != null && !r.hash().equals(ts.deltaTracked.get(n))) {
+        changed.put(n, r);
+      }
+    }
+    if (type == TypeUrl.ROUTE) {
+      Map<String, Res> had = new TreeMap<>(ts.sent);
+      holdRoutesForUnackedClusters(s, view, changed, had);
+      // a held route the client already has at that version needs no update
+      changed.entrySet().removeIf(e -> e.getValue().hash().equals(ts.deltaTracked.get(e.getKey())));
+    }
+    List<String> removed = ts.deltaTracked.keySet().stream().filter(n -> !all.containsKey(n)).sorted().toList();
+    boolean first = ts.sentVersion == null;
+    if (changed.isEmpty() && removed.isEmpty() && !first) {
+      return;
+    }
+    String signature = versionOf(changed.values(), removed);
+    if (signature.equals(ts.nackedSignature)) {
+      return; // exactly what the client rejected: wait for a new config
+    }
+    Map<String, Res> after = new TreeMap<>(ts.sent);
+    after.putAll(changed);
+    removed.forEach(after::remove);
+    String version = versionOf(after.values(), List.of());
+    ts.sent = after;
+    ts.sentVersion = version;
+    ts.deltaSent = changed;
+    ts.deltaRemoved = removed;
+    ts.deltaSignature = signature;
+    ts.deltaWatch = null;
+    Map<String, VersionedResource<?>> resources = new LinkedHashMap<>();
+    changed.forEach((n, r) -> resources.put(n, VersionedResource.create(r.message(), r.hash())));
+    try {
+      watch.respond(DeltaResponse.create(watch.request(), resources, removed, version));
+    } catch (WatchCancelledException e) {
+      // the stream went away meanwhile
+    }
+  }
+
+  /**
+   * Make-before-break for nodes that subscribe to every cluster: a RouteConfiguration that names a cluster
+   * the node has not ACKed is replaced by the version last sent (or left out) until the CDS ACK arrives.
+   */
+  private static void holdRoutesForUnackedClusters(StreamState s, XdsSnapshot.View view, Map<String, Res> candidate,
+      Map<String, Res> previouslySent) {
+    StreamState.TypeState cds = s.type(TypeUrl.CLUSTER);
+    if (!cds.wildcard) {
+      return; // proxyless gRPC asks for clusters by name only once a route names them
+    }
+    List<String> held = new ArrayList<>();
+    for (String name : List.copyOf(candidate.keySet())) {
+      Set<String> needed = view.routeClusters().getOrDefault(name, Set.of());
+      if (!cds.acked.containsAll(needed)) {
+        held.add(name);
+        Res previous = previouslySent.get(name);
+        if (previous != null) {
+          candidate.put(name, previous);
+        } else {
+          candidate.remove(name);
+        }
+      }
+    }
+    if (!held.isEmpty()) {
+      LOG.debug("stream {}: holding RouteConfiguration {} until its clusters are ACKed", s.id, held);
+    }
+  }
+
+  static String versionOf(Collection<Res> resources, List<String> removed) {
+    StringBuilder sb = new StringBuilder();
+    resources.forEach(r -> sb.append(r.name()).append('=').append(r.hash()).append(';'));
+    removed.forEach(n -> sb.append('-').append(n).append(';'));
+    return Res.hash(sb.toString().getBytes(StandardCharsets.UTF_8));
+  }
+}

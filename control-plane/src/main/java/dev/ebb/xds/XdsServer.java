@@ -1,0 +1,55 @@
+package dev.ebb.xds;
+
+import io.envoyproxy.controlplane.server.V3DiscoveryServer;
+import io.envoyproxy.controlplane.server.serializer.CachedProtoResourcesSerializer;
+import io.grpc.Server;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/** The ADS gRPC server (state of the world and delta) on the xDS port. */
+public final class XdsServer implements AutoCloseable {
+  private final Server server;
+
+  public XdsServer(InetSocketAddress address, XdsCache cache) {
+    V3DiscoveryServer discovery = new V3DiscoveryServer(List.of(cache), cache,
+        new io.envoyproxy.controlplane.server.DefaultExecutorGroup(), new CachedProtoResourcesSerializer());
+    this.server = NettyServerBuilder.forAddress(address)
+        .addService(discovery.getAggregatedDiscoveryServiceImpl())
+        // Envoy sends HTTP/2 keepalives on its xDS connection; do not answer them with GOAWAY
+        .permitKeepAliveTime(10, TimeUnit.SECONDS)
+        .permitKeepAliveWithoutCalls(true)
+        .maxInboundMessageSize(16 * 1024 * 1024)
+        .build();
+  }
+
+  public XdsServer start() {
+    try {
+      server.start();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot start the xDS server: " + e.getMessage(), e);
+    }
+    return this;
+  }
+
+  public int port() {
+    return server.getPort();
+  }
+
+  public boolean running() {
+    return !server.isShutdown() && !server.isTerminated();
+  }
+
+  @Override
+  public void close() {
+    server.shutdownNow();
+    try {
+      server.awaitTermination(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}
