@@ -57,6 +57,8 @@ final class AdsClient implements AutoCloseable {
   private final Map<String, String> nackNext = new ConcurrentHashMap<>();
   private final Map<String, String> ackedVersion = new ConcurrentHashMap<>();
   private final Map<String, Set<String>> subscribed = new ConcurrentHashMap<>();
+  private final Set<String> holdAcks = ConcurrentHashMap.newKeySet();
+  private final List<Runnable> heldAcks = new ArrayList<>();
   private StreamObserver<DiscoveryRequest> sotw;
   private StreamObserver<DeltaDiscoveryRequest> delta;
   private volatile Throwable error;
@@ -113,6 +115,18 @@ final class AdsClient implements AutoCloseable {
     return this;
   }
 
+  /** Responses of this type are applied but not ACKed until {@link #releaseAcks()} (a cluster warming). */
+  void holdAcks(String type) {
+    holdAcks.add(type);
+  }
+
+  synchronized void releaseAcks() {
+    holdAcks.clear();
+    List<Runnable> pending = List.copyOf(heldAcks);
+    heldAcks.clear();
+    pending.forEach(Runnable::run);
+  }
+
   /** The next response of this type is rejected with this detail. */
   void nackNext(String type, String detail) {
     nackNext.put(type, detail);
@@ -151,9 +165,16 @@ final class AdsClient implements AutoCloseable {
       state.computeIfAbsent(type, t -> new ConcurrentHashMap<>()).putAll(resources);
       bytes.computeIfAbsent(type, t -> new ConcurrentHashMap<>()).putAll(raw);
     }
-    ackedVersion.put(type, r.getVersionInfo());
-    sendSotw(type, names, r.getVersionInfo(), r.getNonce(), null);
     followUp(type);
+    Runnable ack = () -> {
+      ackedVersion.put(type, r.getVersionInfo());
+      sendSotw(type, List.copyOf(subscribed.getOrDefault(type, Set.of())), r.getVersionInfo(), r.getNonce(), null);
+    };
+    if (holdAcks.contains(type)) {
+      heldAcks.add(ack);
+    } else {
+      ack.run();
+    }
   }
 
   /** After clusters, ask for their endpoints; after listeners, for their routes (as Envoy does). */
@@ -214,8 +235,12 @@ final class AdsClient implements AutoCloseable {
       s.remove(n);
       b.remove(n);
     });
-    delta.onNext(ack.build());
     followUp(type);
+    if (holdAcks.contains(type)) {
+      heldAcks.add(() -> delta.onNext(ack.build()));
+    } else {
+      delta.onNext(ack.build());
+    }
   }
 
   private static Message unpack(String type, Any any) {

@@ -30,6 +30,6 @@ public record ConfigError(String object, String field, String value, String mess
 
   /** The message with its location, as logs and /status show it. */
   public String describe() {
-    return location.map(l -> message + " (" + l + ")").orElse(message);
+    return location.filter(l -> !message.contains(l)).map(l -> message + " (" + l + ")").orElse(message);
   }
 }
