@@ -1,0 +1,261 @@
+package dev.ebb.translate;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.google.protobuf.Message;
+import com.google.protobuf.TextFormat;
+import dev.ebb.api.model.Backend;
+import dev.ebb.api.model.Endpoint;
+import dev.ebb.api.model.EndpointState;
+import dev.ebb.api.model.ListenerSpec;
+import dev.ebb.api.model.Model;
+import dev.ebb.api.model.Protocol;
+import dev.ebb.api.model.Rollout;
+import dev.ebb.api.model.Route;
+import dev.ebb.publish.XdsSnapshot;
+import dev.ebb.rollout.RolloutEngine;
+import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
+import io.envoyproxy.envoy.config.listener.v3.Listener;
+import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/** Translator tables: model in, expected Envoy protos out (compared as protos, printed as text on failure). */
+class EnvoyTranslatorTest {
+  static final Instant NOW = Instant.parse("2026-01-01T00:00:00Z");
+  final EnvoyTranslator translator = new EnvoyTranslator(new EnvoyTranslator.Settings(50_000, Duration.ofSeconds(5)));
+
+  static Route route(String name, Protocol protocol, Rollout rollout, Optional<Duration> maxStream) {
+    return new Route(name, List.of(name + ".example.com"), protocol, "/", "edge", rollout, Duration.ofMinutes(15),
+        Duration.ofHours(1), maxStream);
+  }
+
+  static Model model(Route... routes) {
+    return new Model(List.of(ListenerSpec.DEFAULT), List.of(routes), List.of(
+        new Backend("v1", List.of(Endpoint.ready("10.0.0.1", 8080),
+            new Endpoint("10.0.0.2", 8080, "zone-b", EndpointState.DRAINING))),
+        new Backend("v2", List.of(Endpoint.ready("10.0.1.1", 8080)))));
+  }
+
+  Translation translate(Model m) {
+    return translator.translate(RolloutEngine.desired(m, NOW));
+  }
+
+  static <T extends Message> T parse(String text, T.Builder builder) {
+    try {
+      TextFormat.Parser.newBuilder().setTypeRegistry(com.google.protobuf.TypeRegistry.newBuilder()
+          .add(io.envoyproxy.envoy.extensions.filters.http.router.v3.Router.getDescriptor()).build())
+          .build().merge(text, builder);
+    } catch (TextFormat.ParseException e) {
+      throw new IllegalArgumentException(e);
+    }
+    @SuppressWarnings("unchecked")
+    T built = (T) builder.build();
+    return built;
+  }
+
+  static String text(com.google.protobuf.MessageOrBuilder m) {
+    return TextFormat.printer().usingTypeRegistry(com.google.protobuf.TypeRegistry.newBuilder()
+        .add(io.envoyproxy.envoy.extensions.filters.http.router.v3.Router.getDescriptor()).build())
+        .printToString(m);
+  }
+
+  static Stream<Arguments> routeTable() {
+    return Stream.of(
+        Arguments.of("websocket canary 20%", route("chat", Protocol.WEBSOCKET,
+            new Rollout("v1", Optional.of("v2"), 2000), Optional.empty()), """
+            name: "chat" match { prefix: "/" }
+            route {
+              weighted_clusters {
+                clusters { name: "v1" weight { value: 8000 } }
+                clusters { name: "v2" weight { value: 2000 } }
+              }
+              timeout { } idle_timeout { seconds: 3600 }
+            }"""),
+        Arguments.of("grpc, canary at 0 is not routed, max stream duration", route("rpc", Protocol.GRPC,
+            new Rollout("v1", Optional.of("v2"), 0), Optional.of(Duration.ofMinutes(10))), """
+            name: "rpc" match { prefix: "/" }
+            route {
+              cluster: "v1"
+              timeout { } idle_timeout { seconds: 3600 }
+              max_stream_duration { max_stream_duration { seconds: 600 } }
+            }"""),
+        Arguments.of("two-decimal weight 0.01% is exact", route("chat", Protocol.WEBSOCKET,
+            new Rollout("v1", Optional.of("v2"), 1), Optional.empty()), """
+            name: "chat" match { prefix: "/" }
+            route {
+              weighted_clusters {
+                clusters { name: "v1" weight { value: 9999 } }
+                clusters { name: "v2" weight { value: 1 } }
+              }
+              timeout { } idle_timeout { seconds: 3600 }
+            }"""),
+        Arguments.of("plain http keeps Envoy's route timeout", route("web", Protocol.HTTP,
+            new Rollout("v1", Optional.of("v2"), 10_000), Optional.empty()), """
+            name: "web" match { prefix: "/" }
+            route { cluster: "v2" }"""));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("routeTable")
+  void routes(String title, Route route, String expected) {
+    RouteConfiguration rc = translate(model(route)).envoyListeners().get(0).routes();
+    assertThat(rc.getName()).isEqualTo("edge");
+    assertThat(rc.getVirtualHosts(0).getDomainsList()).containsExactly(route.hosts().get(0));
+    io.envoyproxy.envoy.config.route.v3.Route actual = rc.getVirtualHosts(0).getRoutes(0);
+    assertThat(text(actual))
+        .isEqualTo(text(parse(expected,
+            io.envoyproxy.envoy.config.route.v3.Route.newBuilder())));
+  }
+
+  @Test
+  void listenerHasWebSocketExtendedConnectAutoCodecAndRoutesByRds() throws Exception {
+    Listener l = translate(model(route("chat", Protocol.WEBSOCKET, Rollout.stableOnly("v1"), Optional.empty())))
+        .envoyListeners().get(0).listener();
+    assertThat(l.getName()).isEqualTo("edge");
+    assertThat(l.getAddress().getSocketAddress().getAddress()).isEqualTo("0.0.0.0");
+    assertThat(l.getAddress().getSocketAddress().getPortValue()).isEqualTo(10000);
+    HttpConnectionManager hcm = l.getFilterChains(0).getFilters(0).getTypedConfig()
+        .unpack(HttpConnectionManager.class);
+    HttpConnectionManager expected = parse("""
+        codec_type: AUTO
+        stat_prefix: "edge"
+        rds {
+          config_source { ads { } resource_api_version: V3 }
+          route_config_name: "edge"
+        }
+        http_filters {
+          name: "envoy.filters.http.router"
+          typed_config { [type.googleapis.com/envoy.extensions.filters.http.router.v3.Router] { } }
+        }
+        http2_protocol_options { allow_connect: true }
+        upgrade_configs { upgrade_type: "websocket" }
+        strip_any_host_port: true
+        """, HttpConnectionManager.newBuilder());
+    assertThat(text(hcm)).isEqualTo(text(expected));
+    assertThat(hcm.hasRouteConfig()).as("routes are never inline").isFalse();
+  }
+
+  @Test
+  void clustersAreEdsOverAdsWithRaisedCircuitBreakersAndHttp2ForGrpc() {
+    Translation t = translate(model(route("rpc", Protocol.GRPC, new Rollout("v1", Optional.of("v2"), 500),
+        Optional.empty())));
+    Cluster v1 = t.clusters().get("v1");
+    assertThat(v1.getType()).isEqualTo(Cluster.DiscoveryType.EDS);
+    assertThat(v1.getEdsClusterConfig().getEdsConfig().hasAds()).isTrue();
+    var threshold = v1.getCircuitBreakers().getThresholds(0);
+    assertThat(threshold.getMaxConnections().getValue()).isEqualTo(50_000);
+    assertThat(threshold.getMaxRequests().getValue()).isEqualTo(50_000);
+    assertThat(threshold.getMaxPendingRequests().getValue()).isEqualTo(50_000);
+    assertThat(v1.getCommonLbConfig().getHealthyPanicThreshold().getValue()).isZero();
+    assertThat(v1.getTypedExtensionProtocolOptionsMap())
+        .containsKey(EnvoyTranslator.HTTP_PROTOCOL_OPTIONS);
+    Translation ws = translate(model(route("chat", Protocol.WEBSOCKET, Rollout.stableOnly("v1"), Optional.empty())));
+    assertThat(ws.clusters().get("v1").getTypedExtensionProtocolOptionsMap()).isEmpty();
+    assertThat(ws.clusters()).containsOnlyKeys("v1");
+  }
+
+  @Test
+  void endpointsCarryZoneAndDrainingHealth() {
+    ClusterLoadAssignment cla = translate(model(route("chat", Protocol.WEBSOCKET, Rollout.stableOnly("v1"),
+        Optional.empty()))).endpoints().get("v1");
+    ClusterLoadAssignment expected = parse("""
+        cluster_name: "v1"
+        endpoints {
+          locality { zone: "" }
+          lb_endpoints {
+            endpoint { address { socket_address { address: "10.0.0.1" port_value: 8080 } } }
+            health_status: HEALTHY
+          }
+          load_balancing_weight { value: 1 }
+        }
+        endpoints {
+          locality { zone: "zone-b" }
+          lb_endpoints {
+            endpoint { address { socket_address { address: "10.0.0.2" port_value: 8080 } } }
+            health_status: DRAINING
+          }
+          load_balancing_weight { value: 1 }
+        }
+        """, ClusterLoadAssignment.newBuilder());
+    assertThat(text(cla)).isEqualTo(text(expected));
+  }
+
+  @Test
+  void proxylessClientsGetOneApiListenerAndRouteConfigurationPerHost() throws Exception {
+    Translation t = translate(model(route("chat", Protocol.GRPC, Rollout.stableOnly("v1"), Optional.empty())));
+    assertThat(t.grpcListeners()).containsOnlyKeys("chat.example.com");
+    Listener l = t.grpcListeners().get("chat.example.com");
+    HttpConnectionManager hcm = l.getApiListener().getApiListener().unpack(HttpConnectionManager.class);
+    assertThat(hcm.getRds().getRouteConfigName()).isEqualTo("chat.example.com");
+    assertThat(hcm.getRds().getConfigSource().hasAds()).isTrue();
+    assertThat(hcm.getHttpFilters(0).getTypedConfig().getTypeUrl()).endsWith("router.v3.Router");
+    RouteConfiguration rc = t.grpcRoutes().get("chat.example.com");
+    assertThat(rc.getVirtualHosts(0).getDomainsList()).containsExactly("chat.example.com", "chat.example.com:*");
+  }
+
+  @Test
+  void longestPathPrefixMatchesFirst() {
+    Route root = route("chat", Protocol.WEBSOCKET, Rollout.stableOnly("v1"), Optional.empty());
+    Route api = new Route("chat-api", root.hosts(), Protocol.GRPC, "/api/", "edge", Rollout.stableOnly("v2"),
+        root.drainTimeout(), root.idleTimeout(), Optional.empty());
+    RouteConfiguration rc = translate(model(root, api)).envoyListeners().get(0).routes();
+    assertThat(rc.getVirtualHostsCount()).isEqualTo(1);
+    assertThat(rc.getVirtualHosts(0).getRoutesList()).extracting(r -> r.getMatch().getPrefix())
+        .containsExactly("/api/", "/");
+  }
+
+  @Test
+  void sameInputGivesByteIdenticalResourcesAndVersions() {
+    Model m = model(route("chat", Protocol.WEBSOCKET, new Rollout("v1", Optional.of("v2"), 2000), Optional.empty()),
+        route("rpc", Protocol.GRPC, new Rollout("v2", Optional.of("v1"), 3333), Optional.of(Duration.ofMinutes(5))));
+    XdsSnapshot a = XdsSnapshot.of(translate(m));
+    XdsSnapshot b = XdsSnapshot.of(new EnvoyTranslator(new EnvoyTranslator.Settings(50_000, Duration.ofSeconds(5)))
+        .translate(RolloutEngine.desired(m, NOW.plusSeconds(3600))));
+    assertThat(a.version()).isEqualTo(b.version());
+    Translation ta = translate(m);
+    Translation tb = translate(m);
+    assertThat(ta.envoyListeners().get(0).listener().toByteArray())
+        .isEqualTo(tb.envoyListeners().get(0).listener().toByteArray());
+    assertThat(ta.envoyListeners().get(0).routes().toByteArray())
+        .isEqualTo(tb.envoyListeners().get(0).routes().toByteArray());
+    ta.clusters().forEach((n, c) -> assertThat(c.toByteArray()).isEqualTo(tb.clusters().get(n).toByteArray()));
+  }
+
+  @Test
+  void listenerBytesDoNotChangeWithWeightsOrEndpoints() {
+    Model before = model(route("chat", Protocol.WEBSOCKET, new Rollout("v1", Optional.of("v2"), 2000),
+        Optional.empty()));
+    Model after = new Model(before.listeners(),
+        List.of(before.routes().get(0).withRollout(new Rollout("v1", Optional.of("v2"), 9000))),
+        List.of(new Backend("v1", List.of(Endpoint.ready("10.9.9.9", 1))), before.backends().get(1)));
+    Translation a = translate(before);
+    Translation b = translate(after);
+    assertThat(b.envoyListeners().get(0).listener().toByteArray())
+        .isEqualTo(a.envoyListeners().get(0).listener().toByteArray());
+    assertThat(b.grpcListeners().get("chat.example.com").toByteArray())
+        .isEqualTo(a.grpcListeners().get("chat.example.com").toByteArray());
+    assertThat(b.clusters()).isEqualTo(a.clusters());
+    assertThat(b.envoyListeners().get(0).routes()).isNotEqualTo(a.envoyListeners().get(0).routes());
+  }
+
+  @Test
+  void listenerForNodeClustersOnly() {
+    ListenerSpec outbound = new ListenerSpec("outbound", "127.0.0.1", 15001, List.of("sidecar"));
+    Model m = new Model(List.of(ListenerSpec.DEFAULT, outbound), List.of(), List.of());
+    XdsSnapshot s = XdsSnapshot.of(translate(m));
+    assertThat(s.view(new dev.ebb.publish.NodeGroup(true, "sidecar")).of(dev.ebb.publish.TypeUrl.LISTENER))
+        .containsOnlyKeys("edge", "outbound");
+    assertThat(s.view(new dev.ebb.publish.NodeGroup(true, "edge-fleet")).of(dev.ebb.publish.TypeUrl.LISTENER))
+        .containsOnlyKeys("edge");
+  }
+}
