@@ -6,6 +6,7 @@ import dev.ebb.admin.StatusReport;
 import dev.ebb.publish.ExecutorScheduler;
 import dev.ebb.publish.NodeGroup;
 import dev.ebb.publish.Pipeline;
+import dev.ebb.source.FileDrainStore;
 import dev.ebb.source.FileSource;
 import dev.ebb.source.Source;
 import dev.ebb.translate.EnvoyTranslator;
@@ -42,6 +43,7 @@ public final class EbbServer implements AutoCloseable {
   private final ExecutorScheduler scheduler;
   private final XdsCache cache;
   private final Pipeline pipeline;
+  private final FileDrainStore drainStore;
   private final Source source;
   private final XdsServer xds;
   private final AdminServer admin;
@@ -55,8 +57,9 @@ public final class EbbServer implements AutoCloseable {
     this.clock = clock;
     this.scheduler = new ExecutorScheduler(clock, "ebb-publisher");
     this.cache = new XdsCache(clock, events);
+    this.drainStore = new FileDrainStore(FileDrainStore.besides(config.file()));
     this.pipeline = new Pipeline(scheduler, config.debounceQuiet(), config.debounceMax(),
-        new EnvoyTranslator(config.envoy()), cache);
+        new EnvoyTranslator(config.envoy()), cache, drainStore);
     this.source = new FileSource(config.file(), pipeline::submit, clock, config.filePoll());
     this.xds = new XdsServer(new InetSocketAddress(config.xdsAddress(), config.xdsPort()), cache);
     this.admin = new AdminServer(new InetSocketAddress(config.adminAddress(), config.adminPort()),

@@ -35,8 +35,16 @@ public final class StatusReport {
       doc.put("config", Map.of("version", p.snapshot().version(), "publishedAt", p.at().toString()));
       List<Object> routes = new ArrayList<>();
       for (DesiredState.RouteState r : p.desired().routes()) {
-        routes.add(route(r, p, streams));
+        Map<String, Object> route = route(r, p, streams);
+        route.put("draining", p.desired().backends().stream().flatMap(b -> b.drains().stream())
+            .filter(d -> d.route().equals(r.route().name())).map(d -> drain(d, now)).toList());
+        routes.add(route);
       }
+      // drains of routes that no longer exist
+      List<Object> orphans = p.desired().backends().stream().flatMap(b -> b.drains().stream())
+          .filter(d -> p.desired().routes().stream().noneMatch(r -> r.route().name().equals(d.route())))
+          .map(d -> (Object) drain(d, now)).toList();
+      doc.put("drainsOfRemovedRoutes", orphans);
       doc.put("routes", routes);
       List<Object> backends = new ArrayList<>();
       for (DesiredState.BackendState b : p.desired().backends()) {
@@ -46,6 +54,9 @@ public final class StatusReport {
             .map(e -> e.hostPort() + (e.zone().isEmpty() ? "" : " zone=" + e.zone()) + " " + e.state()
                 .name().toLowerCase(java.util.Locale.ROOT)).toList());
         m.put("state", b.draining() ? "draining" : "active");
+        if (b.draining()) {
+          m.put("drains", b.drains().stream().map(d -> drain(d, now)).toList());
+        }
         backends.add(m);
       }
       doc.put("backends", backends);
@@ -129,6 +140,17 @@ public final class StatusReport {
       }
     }
     m.put("nodesOnCurrentWeights", current + "/" + total);
+    return m;
+  }
+
+  private static Map<String, Object> drain(DesiredState.Drain d, Instant now) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("route", d.route());
+    m.put("backend", d.backend());
+    m.put("start", d.start().toString());
+    m.put("deadline", d.deadline().toString());
+    java.time.Duration left = java.time.Duration.between(now, d.deadline());
+    m.put("timeLeft", left.isNegative() ? "0" : Durations.format(left.withNanos(0)));
     return m;
   }
 

@@ -2,6 +2,7 @@ package dev.ebb.publish;
 
 import dev.ebb.api.model.Model;
 import dev.ebb.rollout.DesiredState;
+import dev.ebb.rollout.DrainState;
 import dev.ebb.rollout.RolloutEngine;
 import dev.ebb.translate.EnvoyTranslator;
 import dev.ebb.xds.XdsCache;
@@ -14,8 +15,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * model -> rollout -> translate -> publish. Sources hand in models; a debounce batches them; each run builds
- * the desired state for "now", translates it, checks it and, when its content hash differs from the last
- * one, publishes it to the cache.
+ * the desired state for "now" from the model and the drain state, translates it, checks it and, when its
+ * content hash differs from the last one, publishes it to the cache. The next drain deadline schedules the
+ * next run (a timer, not a polling loop).
  */
 public final class Pipeline {
   private static final Logger LOG = LoggerFactory.getLogger(Pipeline.class);
@@ -26,18 +28,34 @@ public final class Pipeline {
   private final Scheduler scheduler;
   private final EnvoyTranslator translator;
   private final XdsCache cache;
+  private final DrainStore drainStore;
   private final Debouncer debouncer;
   private final AtomicLong generation = new AtomicLong();
+  private final AtomicLong builds = new AtomicLong();
   private volatile Model model;
   private volatile Published published;
   private volatile String lastError;
+  private volatile String drainStoreProblem;
+  private DrainState drains;
+  private Scheduler.Cancellable wakeUp;
+  private Instant wakeUpAt;
 
   public Pipeline(Scheduler scheduler, Duration quiet, Duration maxDelay, EnvoyTranslator translator,
-      XdsCache cache) {
+      XdsCache cache, DrainStore drainStore) {
     this.scheduler = scheduler;
     this.translator = translator;
     this.cache = cache;
+    this.drainStore = drainStore;
     this.debouncer = new Debouncer(scheduler, quiet, maxDelay, this::build);
+    DrainStore.Loaded loaded = drainStore.load();
+    this.drains = loaded.state();
+    loaded.problem().ifPresent(p -> {
+      drainStoreProblem = p;
+      LOG.warn(p);
+    });
+    if (!drains.drains().isEmpty()) {
+      LOG.info("resuming {} drains from the last run", drains.drains().size());
+    }
   }
 
   /** A source's new model. Nothing is published before the first one arrives. */
@@ -50,13 +68,19 @@ public final class Pipeline {
     return Optional.ofNullable(published);
   }
 
+  /** The last build's problem, or the drain store's. */
   public Optional<String> lastError() {
-    return Optional.ofNullable(lastError);
+    return Optional.ofNullable(lastError != null ? lastError : drainStoreProblem);
   }
 
   /** Monotonic count of snapshots handed to the cache; tests wait on it instead of sleeping. */
   public long generation() {
     return generation.get();
+  }
+
+  /** Monotonic count of completed builds (published or not). */
+  public long builds() {
+    return builds.get();
   }
 
   private void build() {
@@ -66,8 +90,12 @@ public final class Pipeline {
     }
     Instant now = scheduler.now();
     try {
-      DesiredState desired = RolloutEngine.desired(m, now);
+      RolloutEngine.Result result = RolloutEngine.step(m, drains, now);
+      DesiredState desired = result.desired();
       XdsSnapshot snapshot = XdsSnapshot.of(translator.translate(desired));
+      logDrainChanges(drains, result.next(), now);
+      saveDrains(result.next());
+      drains = result.next();
       Published previous = published;
       if (previous != null && previous.snapshot().version().equals(snapshot.version())) {
         published = new Published(previous.snapshot(), desired, previous.at(), previous.generation());
@@ -79,11 +107,58 @@ public final class Pipeline {
             desired.backends().size());
       }
       lastError = null;
-      desired.nextChange().ifPresent(at -> scheduler.schedule(Duration.between(scheduler.now(), at),
-          debouncer::trigger));
+      scheduleWakeUp(desired.nextChange());
     } catch (RuntimeException e) {
       lastError = "config not published: " + e.getMessage();
       LOG.error("config not published; the last good config stays in force", e);
+    } finally {
+      builds.incrementAndGet();
     }
+  }
+
+  private void saveDrains(DrainState next) {
+    try {
+      drainStore.save(next);
+      drainStoreProblem = null;
+    } catch (RuntimeException e) {
+      drainStoreProblem = e.getMessage() + " (drains go on, but a restart now would forget them)";
+      LOG.error(drainStoreProblem);
+    }
+  }
+
+  private void scheduleWakeUp(Optional<Instant> at) {
+    if (at.equals(Optional.ofNullable(wakeUpAt))) {
+      return;
+    }
+    if (wakeUp != null) {
+      wakeUp.cancel();
+      wakeUp = null;
+      wakeUpAt = null;
+    }
+    at.ifPresent(t -> {
+      wakeUpAt = t;
+      // the debounce adds its quiet period, so a drain is removed just after its deadline, never before
+      // runs on the scheduler's one thread, like build()
+      wakeUp = scheduler.schedule(Duration.between(scheduler.now(), t), () -> {
+        wakeUpAt = null;
+        wakeUp = null;
+        debouncer.trigger();
+      });
+    });
+  }
+
+  private static void logDrainChanges(DrainState before, DrainState after, Instant now) {
+    after.drains().forEach((k, d) -> {
+      if (!before.drains().containsKey(k)) {
+        LOG.info("route {}: backend {} drains from {} until {}", k.route(), k.backend(), d.start(), d.deadline());
+      }
+    });
+    before.drains().forEach((k, d) -> {
+      if (!after.drains().containsKey(k)) {
+        boolean cancelled = after.active().containsKey(k);
+        LOG.info("route {}: backend {} drain {} at {}", k.route(), k.backend(),
+            cancelled ? "cancelled (it has weight again)" : "finished", now);
+      }
+    });
   }
 }

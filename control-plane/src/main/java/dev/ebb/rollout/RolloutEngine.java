@@ -1,39 +1,117 @@
 package dev.ebb.rollout;
 
 import dev.ebb.api.model.Backend;
+import dev.ebb.api.model.Endpoint;
+import dev.ebb.api.model.EndpointState;
 import dev.ebb.api.model.Model;
 import dev.ebb.api.model.Route;
 import dev.ebb.rollout.DesiredState.BackendState;
+import dev.ebb.rollout.DesiredState.Drain;
 import dev.ebb.rollout.DesiredState.RouteState;
 import dev.ebb.rollout.DesiredState.WeightedBackend;
+import dev.ebb.rollout.DrainState.Active;
+import dev.ebb.rollout.DrainState.DrainRecord;
+import dev.ebb.rollout.DrainState.RouteBackend;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.SortedMap;
 import java.util.TreeMap;
 
 /**
- * Pure: (model, now) to desired state. Weights come from each route's rollout; every backend a route names
- * (a canary at weight 0 too, so that it stays warm) gets a cluster.
+ * Pure: (model, previous drain state, now) to (desired state, next drain state). SPEC section 2:
+ *
+ * <ul>
+ *   <li>a backend that had weight on a route and has none now (weight to 0, replaced as stable, canary
+ *       removed, route removed, backend entry removed) drains from now until now + the route's drain timeout;
+ *   <li>while it drains its cluster stays, with every endpoint it had since the drain began (those that
+ *       vanished as DRAINING), and no route sends it new streams;
+ *   <li>weight again cancels the drain; drains of one backend from two routes are independent;
+ *   <li>every backend a route names stays in the config (a canary at weight 0 keeps its cluster warm).
+ * </ul>
  */
 public final class RolloutEngine {
+  /** The desired state now, and what to remember for the next run. */
+  public record Result(DesiredState desired, DrainState next) {}
+
   private RolloutEngine() {}
 
+  /** The desired state of a model with no history (no drains). */
   public static DesiredState desired(Model model, Instant now) {
-    Map<String, Backend> byName = model.backendsByName();
-    Map<String, BackendState> backends = new TreeMap<>();
+    return step(model, DrainState.EMPTY, now).desired();
+  }
+
+  public static Result step(Model model, DrainState previous, Instant now) {
+    Map<String, Backend> defs = model.backendsByName();
+    SortedMap<RouteBackend, Active> active = new TreeMap<>();
     List<RouteState> routes = new ArrayList<>();
     for (Route r : model.routes()) {
-      routes.add(new RouteState(r, weights(r)));
-      r.backendNames().forEach(name -> {
-        Backend b = byName.get(name);
-        if (b != null) {
-          backends.put(name, new BackendState(b, List.of()));
-        }
-      });
+      List<WeightedBackend> weights = weights(r);
+      routes.add(new RouteState(r, weights));
+      for (WeightedBackend w : weights) {
+        Backend b = defs.get(w.backend());
+        active.put(new RouteBackend(r.name(), w.backend()),
+            new Active(r.drainTimeout(), b == null ? List.of() : b.endpoints()));
+      }
     }
-    return new DesiredState(model.listeners(), routes, new ArrayList<>(backends.values()), Optional.empty());
+
+    SortedMap<RouteBackend, DrainRecord> drains = new TreeMap<>();
+    // drains that go on (not cancelled by new weight)
+    previous.drains().forEach((key, d) -> {
+      if (!active.containsKey(key)) {
+        Duration timeout = model.route(key.route()).map(Route::drainTimeout).orElse(d.timeout());
+        drains.put(key, new DrainRecord(d.start(), timeout, remembered(defs.get(key.backend()), d.endpoints())));
+      }
+    });
+    // backends that just lost their weight
+    previous.active().forEach((key, a) -> {
+      if (!active.containsKey(key) && !drains.containsKey(key)) {
+        Duration timeout = model.route(key.route()).map(Route::drainTimeout).orElse(a.drainTimeout());
+        drains.put(key, new DrainRecord(now, timeout, remembered(defs.get(key.backend()), a.endpoints())));
+      }
+    });
+    drains.values().removeIf(d -> !now.isBefore(d.deadline()));
+
+    Map<String, List<Drain>> drainsByBackend = new TreeMap<>();
+    Map<String, List<Endpoint>> rememberedByBackend = new TreeMap<>();
+    drains.forEach((key, d) -> {
+      drainsByBackend.computeIfAbsent(key.backend(), b -> new ArrayList<>())
+          .add(new Drain(key.route(), key.backend(), d.start(), d.deadline()));
+      rememberedByBackend.computeIfAbsent(key.backend(), b -> new ArrayList<>()).addAll(d.endpoints());
+    });
+    List<String> names = new ArrayList<>();
+    for (Route r : model.routes()) {
+      r.backendNames().stream().filter(defs::containsKey).forEach(names::add);
+    }
+    names.addAll(drainsByBackend.keySet());
+    Map<String, BackendState> backends = new TreeMap<>();
+    for (String name : names) {
+      backends.computeIfAbsent(name, n -> new BackendState(
+          new Backend(n, remembered(defs.get(n), rememberedByBackend.getOrDefault(n, List.of()))),
+          drainsByBackend.getOrDefault(n, List.of())));
+    }
+    Optional<Instant> next = drains.values().stream().map(DrainRecord::deadline).min(Instant::compareTo);
+    DesiredState desired = new DesiredState(model.listeners(), routes, new ArrayList<>(backends.values()), next);
+    return new Result(desired, new DrainState(active, drains));
+  }
+
+  /**
+   * The backend's current endpoints, plus every remembered endpoint it no longer lists, as DRAINING: a pod
+   * that went away during a drain keeps its established streams until the deadline.
+   */
+  static List<Endpoint> remembered(Backend current, List<Endpoint> remembered) {
+    Map<String, Endpoint> byHostPort = new LinkedHashMap<>();
+    if (current != null) {
+      current.endpoints().forEach(e -> byHostPort.put(e.hostPort(), e));
+    }
+    for (Endpoint e : remembered) {
+      byHostPort.putIfAbsent(e.hostPort(), e.withState(EndpointState.DRAINING));
+    }
+    return byHostPort.values().stream().sorted(Endpoint.ORDER).toList();
   }
 
   /** Non-zero weights only, sorted by backend name: a route never lists a backend it sends nothing. */

@@ -1,0 +1,60 @@
+package dev.ebb.rollout;
+
+import dev.ebb.api.model.Endpoint;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.SortedMap;
+import java.util.TreeMap;
+
+/**
+ * What the rollout engine remembers from one run to the next, and across restarts: which backends had a
+ * share of a route's new streams (with their last known endpoints, in case their entry vanishes), and which
+ * drain since when.
+ */
+public record DrainState(SortedMap<RouteBackend, Active> active, SortedMap<RouteBackend, DrainRecord> drains) {
+  public static final DrainState EMPTY = new DrainState(new TreeMap<>(), new TreeMap<>());
+
+  public DrainState {
+    active = java.util.Collections.unmodifiableSortedMap(new TreeMap<>(active));
+    drains = java.util.Collections.unmodifiableSortedMap(new TreeMap<>(drains));
+  }
+
+  /** One backend of one route. */
+  public record RouteBackend(String route, String backend) implements Comparable<RouteBackend> {
+    private static final Comparator<RouteBackend> ORDER =
+        Comparator.comparing(RouteBackend::route).thenComparing(RouteBackend::backend);
+
+    @Override
+    public int compareTo(RouteBackend o) {
+      return ORDER.compare(this, o);
+    }
+  }
+
+  /** A backend with weight > 0 on a route: the route's drain timeout and the backend's endpoints. */
+  public record Active(Duration drainTimeout, List<Endpoint> endpoints) {
+    public Active {
+      endpoints = List.copyOf(endpoints);
+    }
+  }
+
+  /** A drain: since when, for how long, and every endpoint the backend had since (kept until the deadline). */
+  public record DrainRecord(Instant start, Duration timeout, List<Endpoint> endpoints) {
+    public DrainRecord {
+      endpoints = endpoints.stream().sorted(Endpoint.ORDER).toList();
+    }
+
+    public Instant deadline() {
+      return start.plus(timeout);
+    }
+  }
+
+  /** Same drains, ignoring endpoint states: what must survive a restart. */
+  public Map<RouteBackend, Instant> drainStarts() {
+    Map<RouteBackend, Instant> starts = new TreeMap<>();
+    drains.forEach((k, v) -> starts.put(k, v.start()));
+    return starts;
+  }
+}

@@ -1,0 +1,57 @@
+package dev.ebb.source;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.ebb.api.model.Endpoint;
+import dev.ebb.api.model.EndpointState;
+import dev.ebb.publish.DrainStore;
+import dev.ebb.rollout.DrainState;
+import dev.ebb.rollout.DrainState.RouteBackend;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.TreeMap;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class FileDrainStoreTest {
+  @TempDir
+  Path dir;
+
+  @Test
+  void drainsSurviveARoundTrip() {
+    Path yaml = dir.resolve("ebb.yaml");
+    FileDrainStore store = new FileDrainStore(FileDrainStore.besides(yaml));
+    assertThat(store.file()).isEqualTo(dir.resolve("ebb.yaml.ebb-state.json"));
+    var active = new TreeMap<RouteBackend, DrainState.Active>();
+    active.put(new RouteBackend("chat", "v2"), new DrainState.Active(Duration.ofMinutes(15),
+        List.of(Endpoint.ready("10.0.0.2", 80))));
+    var drains = new TreeMap<RouteBackend, DrainState.DrainRecord>();
+    drains.put(new RouteBackend("chat", "v1"), new DrainState.DrainRecord(Instant.parse("2026-01-01T00:00:00.123Z"),
+        Duration.ofMinutes(15), List.of(new Endpoint("::1", 81, "z1", EndpointState.DRAINING))));
+    DrainState state = new DrainState(active, drains);
+    store.save(state);
+    DrainStore.Loaded loaded = new FileDrainStore(store.file()).load();
+    assertThat(loaded.problem()).isEmpty();
+    assertThat(loaded.state()).isEqualTo(state);
+  }
+
+  @Test
+  void missingFileMeansNoDrains() {
+    DrainStore.Loaded loaded = new FileDrainStore(dir.resolve("none.json")).load();
+    assertThat(loaded.problem()).isEmpty();
+    assertThat(loaded.state()).isEqualTo(DrainState.EMPTY);
+  }
+
+  @Test
+  void corruptFileIsReportedAndTreatedAsNoDrains() throws Exception {
+    Path f = dir.resolve("ebb.yaml.ebb-state.json");
+    Files.writeString(f, "{\"drains\": [{\"route\": \"chat\"");
+    DrainStore.Loaded loaded = new FileDrainStore(f).load();
+    assertThat(loaded.state()).isEqualTo(DrainState.EMPTY);
+    assertThat(loaded.problem()).hasValueSatisfying(p -> assertThat(p).contains("is corrupt").contains(f.toString())
+        .contains("starting with no drains"));
+  }
+}
