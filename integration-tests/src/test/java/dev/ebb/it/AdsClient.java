@@ -278,6 +278,11 @@ final class AdsClient implements AutoCloseable {
     }
   }
 
+  /** Changes this client's subscription to {@code type} (as grpc-java does when a cluster leaves a route). */
+  synchronized void resubscribe(String type, Set<String> names) {
+    subscribe(type, names);
+  }
+
   // ---- what tests read ----
 
   List<Received> received(String type) {

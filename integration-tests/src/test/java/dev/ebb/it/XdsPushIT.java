@@ -136,4 +136,20 @@ class XdsPushIT {
       assertThat(weightOf(client.<RouteConfiguration>resources(RDS).get("edge"), "v2")).isEqualTo("1234");
     }
   }
+
+  @ParameterizedTest
+  @EnumSource(AdsClient.Variant.class)
+  void aResubscriptionIsAnsweredEvenWhenNoVersionChanged(AdsClient.Variant variant) {
+    try (EbbFixture ebb = new EbbFixture(dir, EbbFixture.chat("websocket", "v1", "v2", "50", 9001, 9002)).start();
+        AdsClient client = AdsClient.envoy(ebb.xdsPort(), variant)) {
+      await().atMost(Duration.ofSeconds(10)).until(() -> client.resources(EDS).size() == 2);
+      client.resubscribe(EDS, java.util.Set.of("v2"));
+      int eds = client.count(EDS);
+      long generation = ebb.generation();
+      client.resubscribe(EDS, java.util.Set.of("v1", "v2"));
+      await().atMost(Duration.ofSeconds(10)).until(() -> client.received(EDS).stream().skip(eds)
+          .anyMatch(r -> r.names().contains("v1")));
+      assertThat(ebb.generation()).as("nothing was published meanwhile").isEqualTo(generation);
+    }
+  }
 }
