@@ -75,7 +75,7 @@ public final class ConfigDump {
     }
   }
 
-  static String quote(String s) {
+  public static String quote(String s) {
     StringBuilder sb = new StringBuilder("\"");
     for (char c : s.toCharArray()) {
       switch (c) {

@@ -47,8 +47,12 @@ public final class Pipeline {
     this.cache = cache;
     this.drainStore = drainStore;
     this.debouncer = new Debouncer(scheduler, quiet, maxDelay, this::build);
+  }
+
+  /** Reads the drain store at the first build: for Kubernetes, only the synced caches hold it. */
+  private void loadDrains() {
     DrainStore.Loaded loaded = drainStore.load();
-    this.drains = loaded.state();
+    drains = loaded.state();
     loaded.problem().ifPresent(p -> {
       drainStoreProblem = p;
       LOG.warn(p);
@@ -56,6 +60,33 @@ public final class Pipeline {
     if (!drains.drains().isEmpty()) {
       LOG.info("resuming {} drains from the last run", drains.drains().size());
     }
+  }
+
+  /**
+   * Drain starts another replica (the leader) recorded. A drain this replica runs too, started within
+   * {@code window} of the recorded start, takes the recorded start, so every replica keeps one deadline.
+   */
+  public void adoptDrainStarts(java.util.Map<DrainState.RouteBackend, Instant> starts, Duration window) {
+    scheduler.schedule(Duration.ZERO, () -> {
+      if (drains == null) {
+        return;
+      }
+      java.util.SortedMap<DrainState.RouteBackend, DrainState.DrainRecord> adopted =
+          new java.util.TreeMap<>(drains.drains());
+      boolean changed = false;
+      for (var e : starts.entrySet()) {
+        DrainState.DrainRecord mine = adopted.get(e.getKey());
+        if (mine != null && !mine.start().equals(e.getValue())
+            && Duration.between(mine.start(), e.getValue()).abs().compareTo(window) <= 0) {
+          adopted.put(e.getKey(), new DrainState.DrainRecord(e.getValue(), mine.timeout(), mine.endpoints()));
+          changed = true;
+        }
+      }
+      if (changed) {
+        drains = new DrainState(drains.active(), adopted);
+        debouncer.trigger();
+      }
+    });
   }
 
   /** A source's new model. Nothing is published before the first one arrives. */
@@ -89,6 +120,9 @@ public final class Pipeline {
       return;
     }
     Instant now = scheduler.now();
+    if (drains == null) {
+      loadDrains();
+    }
     try {
       RolloutEngine.Result result = RolloutEngine.step(m, drains, now);
       DesiredState desired = result.desired();

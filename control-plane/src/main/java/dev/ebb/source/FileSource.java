@@ -100,7 +100,7 @@ public final class FileSource implements Source {
         if (lastText == null || !lastText.equals("\u0000missing")) {
           lastText = "\u0000missing";
           String why = e instanceof java.nio.file.NoSuchFileException ? "no such file" : e.toString();
-          ConfigError err = ConfigError.of("file " + file.getFileName(), "(file)", file.toString(),
+          ConfigError err = ConfigError.of("file " + file.getFileName(), "", file.toString(),
               "cannot read " + file + ": " + why + (synced ? "; keeping the last good config" : ""));
           LOG.warn(err.describe());
           status = new SourceStatus("file", file.toString(), synced, status.lastChange(), List.of(err), List.of());

@@ -78,11 +78,11 @@ public final class FileConfigParser {
       return ParsedConfig.unreadable(ConfigError.of(fileObject, "yaml", "", e.getMessage()));
     }
     if (root == null) {
-      return ParsedConfig.unreadable(ConfigError.of(fileObject, "(file)", "",
+      return ParsedConfig.unreadable(ConfigError.of(fileObject, "", "",
           "the file is empty; write \"routes: []\" to serve no routes"));
     }
     if (!(root instanceof MappingNode rootMap)) {
-      return ParsedConfig.unreadable(new ConfigError(fileObject, "(file)", "",
+      return ParsedConfig.unreadable(new ConfigError(fileObject, "", "",
           fileObject + ": the top level must be a mapping with listeners, routes and backends",
           Optional.of(location(root))));
     }

@@ -75,7 +75,11 @@ public final class LastGood {
       Map<String, Backend> backends, Model previous) {
     if (!listeners.containsKey(r.listener())) {
       Optional<ListenerSpec> old = previous.listeners().stream()
-          .filter(l -> l.name().equals(r.listener())).findFirst();
+          .filter(l -> l.name().equals(r.listener())).findFirst()
+          // never two listeners on one socket: a listener in the new file that took the old one's
+          // address and port wins, as for invalid listeners above
+          .filter(o -> listeners.values().stream()
+              .noneMatch(l -> l.port() == o.port() && l.address().equals(o.address())));
       if (old.isEmpty()) {
         return Optional.of("listener");
       }

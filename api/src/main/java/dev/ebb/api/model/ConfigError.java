@@ -19,9 +19,10 @@ public record ConfigError(String object, String field, String value, String mess
     Objects.requireNonNull(location, "location");
   }
 
-  /** Builds {@code "<object>: <field>: <detail>"}. */
+  /** Builds {@code "<object>: <field>: <detail>"}, or {@code "<object>: <detail>"} when no field is concerned. */
   public static ConfigError of(String object, String field, String value, String detail) {
-    return new ConfigError(object, field, value, object + ": " + field + ": " + detail, Optional.empty());
+    return new ConfigError(object, field, value,
+        object + ": " + (field.isEmpty() ? "" : field + ": ") + detail, Optional.empty());
   }
 
   public ConfigError at(String where) {

@@ -1,0 +1,255 @@
+package dev.ebb.kube;
+
+import dev.ebb.api.kube.Annotations;
+import dev.ebb.api.kube.KubeObjects;
+import dev.ebb.api.model.ConfigError;
+import dev.ebb.api.text.Weights;
+import dev.ebb.publish.Pipeline;
+import dev.ebb.rollout.DrainState.RouteBackend;
+import dev.ebb.source.SourceStatus;
+import io.fabric8.kubernetes.api.model.EventBuilder;
+import io.fabric8.kubernetes.api.model.ObjectReferenceBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import io.fabric8.kubernetes.client.extended.leaderelection.LeaderCallbacks;
+import io.fabric8.kubernetes.client.extended.leaderelection.LeaderElectionConfigBuilder;
+import io.fabric8.kubernetes.client.extended.leaderelection.resourcelock.LeaseLock;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The one writer: every replica serves xDS, but only the holder of the Lease writes {@code ebb.dev/status}
+ * on route Services and creates Events. Every second it compares what the status should say with what the
+ * Service carries and patches only the difference (a JSON merge patch of one annotation), so its own writes
+ * never cause another write. Every replica (leader or not) adopts the drain starts the leader recorded.
+ */
+public final class KubeStatusWriter implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(KubeStatusWriter.class);
+  static final Duration ADOPT_WINDOW = Duration.ofSeconds(5);
+
+  private final KubernetesClient client;
+  private final KubernetesSource source;
+  private final Pipeline pipeline;
+  private final Clock clock;
+  private final String identity;
+  private final String leaseNamespace;
+  private final Duration leaseDuration;
+  private final ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
+    Thread t = new Thread(r, "ebb-status-writer");
+    t.setDaemon(true);
+    return t;
+  });
+  private final AtomicLong eventCounter = new AtomicLong();
+  private volatile boolean leader;
+  private volatile String currentLeader = "";
+  private CompletableFuture<?> election;
+  /** What Events were already told, per route: so a restart or a new leader does not repeat them. */
+  private final Map<String, RouteStatus> told = new HashMap<>();
+  private final Map<String, Set<String>> toldErrors = new HashMap<>();
+
+  public KubeStatusWriter(KubernetesClient client, KubernetesSource source, Pipeline pipeline, Clock clock,
+      String identity, String leaseNamespace, Duration leaseDuration) {
+    this.client = client;
+    this.source = source;
+    this.pipeline = pipeline;
+    this.clock = clock;
+    this.identity = identity;
+    this.leaseNamespace = leaseNamespace;
+    this.leaseDuration = leaseDuration;
+  }
+
+  public KubeStatusWriter start() {
+    election = client.leaderElector().withConfig(new LeaderElectionConfigBuilder()
+        .withName("ebb")
+        .withLock(new LeaseLock(leaseNamespace, "ebb-leader", identity))
+        .withLeaseDuration(leaseDuration)
+        .withRenewDeadline(leaseDuration.multipliedBy(2).dividedBy(3))
+        .withRetryPeriod(leaseDuration.dividedBy(5))
+        .withReleaseOnCancel(true)
+        .withLeaderCallbacks(new LeaderCallbacks(
+            () -> {
+              LOG.info("{} is now the leader: writing status and events", identity);
+              timer.execute(this::takeOver);
+            },
+            () -> {
+              LOG.info("{} is no longer the leader", identity);
+              leader = false;
+            },
+            newLeader -> currentLeader = newLeader))
+        .build()).build().start();
+    timer.scheduleWithFixedDelay(this::tick, 1, 1, TimeUnit.SECONDS);
+    return this;
+  }
+
+  public boolean leader() {
+    return leader;
+  }
+
+  public String currentLeader() {
+    return currentLeader;
+  }
+
+  /** A new leader starts from what the annotations say, so it does not repeat Events already written. */
+  private void takeOver() {
+    told.clear();
+    toldErrors.clear();
+    for (KubeObjects.Service s : source.services()) {
+      RouteStatus.parse(s.annotations().get(Annotations.STATUS)).ifPresent(st -> {
+        told.put(s.key(), st);
+        st.lastError().ifPresent(e -> toldErrors.put(s.key(), new HashSet<>(List.of(e.split("; ")))));
+      });
+    }
+    leader = true;
+  }
+
+  private void tick() {
+    try {
+      adoptRecordedDrains();
+      if (leader) {
+        write();
+      }
+    } catch (RuntimeException e) {
+      LOG.warn("status writer: {}; retrying in a second", e.toString());
+    }
+  }
+
+  private void adoptRecordedDrains() {
+    Map<RouteBackend, java.time.Instant> starts = new HashMap<>();
+    for (KubeObjects.Service s : source.services()) {
+      RouteStatus.parse(s.annotations().get(Annotations.STATUS)).ifPresent(st -> st.draining()
+          .forEach(d -> starts.put(new RouteBackend(s.key(), d.backend()), d.start())));
+    }
+    if (!starts.isEmpty()) {
+      pipeline.adoptDrainStarts(starts, ADOPT_WINDOW);
+    }
+  }
+
+  private void write() {
+    Optional<Pipeline.Published> published = pipeline.published();
+    if (published.isEmpty()) {
+      return;
+    }
+    SourceStatus status = source.status();
+    Map<String, List<ConfigError>> errorsByRoute = status.errors().stream()
+        .collect(Collectors.groupingBy(e -> e.object().replaceFirst("^service ", "").replaceFirst("^route ", "")));
+    for (KubeObjects.Service s : source.services()) {
+      if (!s.annotations().containsKey(Annotations.HOSTS)) {
+        continue;
+      }
+      List<ConfigError> errors = errorsByRoute.getOrDefault(s.key(), List.of());
+      Optional<String> lastError = errors.isEmpty() ? Optional.empty()
+          : Optional.of(errors.stream().map(ConfigError::message).collect(Collectors.joining("; ")));
+      RouteStatus want = RouteStatus.of(published.get().desired(), s.key(), lastError);
+      String rendered = want.render();
+      if (!rendered.equals(s.annotations().get(Annotations.STATUS))) {
+        patchStatus(s, rendered);
+      }
+      events(s, want, errors);
+    }
+  }
+
+  private void patchStatus(KubeObjects.Service s, String rendered) {
+    String patch = "{\"metadata\":{\"annotations\":{" + quote(Annotations.STATUS) + ":" + quote(rendered) + "}}}";
+    client.services().inNamespace(s.namespace()).withName(s.name())
+        .patch(PatchContext.of(PatchType.JSON_MERGE), patch);
+  }
+
+  private void events(KubeObjects.Service s, RouteStatus now, List<ConfigError> errors) {
+    RouteStatus before = told.get(s.key());
+    if (before == null || !before.weights().equals(now.weights())) {
+      if (!now.weights().isEmpty()) {
+        event(s, "Normal", "WeightApplied", "weights in effect: " + now.weights().entrySet().stream()
+            .sorted(Map.Entry.comparingByKey())
+            .map(e -> e.getKey() + " " + Weights.formatPercent(e.getValue()) + "%")
+            .collect(Collectors.joining(", ")));
+      }
+    }
+    Set<String> drainingBefore = before == null ? Set.of() : before.draining().stream()
+        .map(RouteStatus.DrainEntry::backend).collect(Collectors.toSet());
+    for (RouteStatus.DrainEntry d : now.draining()) {
+      if (!drainingBefore.contains(d.backend())) {
+        event(s, "Normal", "DrainStarted", "backend " + d.backend() + " drains until " + d.deadline()
+            + " (new streams go elsewhere; established ones stay)");
+      }
+    }
+    Set<String> drainingNow = now.draining().stream().map(RouteStatus.DrainEntry::backend)
+        .collect(Collectors.toSet());
+    for (String b : drainingBefore) {
+      if (!drainingNow.contains(b)) {
+        boolean cancelled = now.weights().getOrDefault(b, 0) > 0;
+        event(s, "Normal", "DrainFinished", "backend " + b + (cancelled
+            ? " has weight again: drain cancelled" : " finished draining and left the config"));
+      }
+    }
+    Set<String> seen = toldErrors.computeIfAbsent(s.key(), k -> new HashSet<>());
+    for (ConfigError e : errors) {
+      if (seen.add(e.message())) {
+        event(s, "Warning", "InvalidAnnotation", e.message() + "; the last good config stays in force");
+      }
+    }
+    seen.retainAll(errors.stream().map(ConfigError::message).collect(Collectors.toSet()));
+    told.put(s.key(), now);
+  }
+
+  /** A Warning Event on a route Service: a proxy rejected config for it. */
+  public void configRejected(String namespace, String name, String message) {
+    if (!leader) {
+      return;
+    }
+    source.services().stream().filter(s -> s.namespace().equals(namespace) && s.name().equals(name)).findFirst()
+        .ifPresent(s -> timer.execute(() -> event(s, "Warning", "ConfigRejected", message)));
+  }
+
+  private void event(KubeObjects.Service s, String type, String reason, String message) {
+    String now = clock.instant().toString();
+    try {
+      client.v1().events().inNamespace(s.namespace()).resource(new EventBuilder()
+          .withNewMetadata()
+          .withName(s.name() + "." + Long.toHexString(clock.millis()) + eventCounter.incrementAndGet())
+          .withNamespace(s.namespace())
+          .endMetadata()
+          .withInvolvedObject(new ObjectReferenceBuilder().withApiVersion("v1").withKind("Service")
+              .withName(s.name()).withNamespace(s.namespace()).withUid(s.uid().isEmpty() ? null : s.uid()).build())
+          .withType(type)
+          .withReason(reason)
+          .withMessage(message)
+          .withFirstTimestamp(now)
+          .withLastTimestamp(now)
+          .withCount(1)
+          .withNewSource().withComponent("ebb").withHost(identity).endSource()
+          .withReportingComponent("ebb")
+          .withReportingInstance(identity)
+          .build()).create();
+      LOG.info("event {} {} on service {}: {}", type, reason, s.key(), message);
+    } catch (RuntimeException e) {
+      LOG.warn("cannot create event {} on service {}: {}", reason, s.key(), e.toString());
+    }
+  }
+
+  static String quote(String s) {
+    return dev.ebb.admin.ConfigDump.quote(s);
+  }
+
+  @Override
+  public void close() {
+    timer.shutdownNow();
+    if (election != null) {
+      election.cancel(true);
+    }
+  }
+}

@@ -1,0 +1,192 @@
+package dev.ebb.kube;
+
+import dev.ebb.api.file.LastGood;
+import dev.ebb.api.file.ParsedConfig;
+import dev.ebb.api.kube.AnnotationParser;
+import dev.ebb.api.kube.KubeObjects;
+import dev.ebb.api.model.ConfigError;
+import dev.ebb.api.model.ListenerSpec;
+import dev.ebb.api.model.Model;
+import dev.ebb.source.Source;
+import dev.ebb.source.SourceStatus;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * SPEC section 3: informers on Services and EndpointSlices (in the given namespaces, or all). Informer
+ * callbacks only mark the source dirty; one thread re-reads the informer caches, parses, keeps last good
+ * versions of rejected routes, and hands a model on when it differs from the last one. Nothing is handed on
+ * before every informer has synced. A lost API server leaves the caches (and so the config) as they were;
+ * the informers re-list and re-watch by themselves when it is back.
+ */
+public final class KubernetesSource implements Source {
+  private static final Logger LOG = LoggerFactory.getLogger(KubernetesSource.class);
+
+  private final KubernetesClient client;
+  private final List<String> namespaces;
+  private final List<ListenerSpec> listeners;
+  private final Consumer<Model> sink;
+  private final Clock clock;
+  private final List<SharedIndexInformer<Service>> serviceInformers = new ArrayList<>();
+  private final List<SharedIndexInformer<EndpointSlice>> sliceInformers = new ArrayList<>();
+  private final ScheduledExecutorService worker = Executors.newSingleThreadScheduledExecutor(r -> {
+    Thread t = new Thread(r, "ebb-kubernetes-source");
+    t.setDaemon(true);
+    return t;
+  });
+  private final AtomicBoolean dirty = new AtomicBoolean();
+  private final List<Consumer<List<KubeObjects.Service>>> serviceListeners = new ArrayList<>();
+  private volatile SourceStatus status;
+  private Model effective = Model.EMPTY;
+  private Model lastSubmitted;
+  private volatile List<KubeObjects.Service> services = List.of();
+
+  public KubernetesSource(KubernetesClient client, List<String> namespaces, List<ListenerSpec> listeners,
+      Consumer<Model> sink, Clock clock) {
+    this.client = client;
+    this.namespaces = List.copyOf(namespaces);
+    this.listeners = List.copyOf(listeners);
+    this.sink = sink;
+    this.clock = clock;
+    this.status = new SourceStatus("kubernetes", where(), false, Optional.empty(), List.of(), List.of());
+  }
+
+  private String where() {
+    return client.getMasterUrl() + (namespaces.isEmpty() ? " (all namespaces)" : " namespaces " + namespaces);
+  }
+
+  /** Called (on the source's thread) with every Service the informers hold, after each re-read. */
+  public void onServices(Consumer<List<KubeObjects.Service>> listener) {
+    serviceListeners.add(listener);
+  }
+
+  /** The Services as last read: route Services carry the status annotation the leader wrote. */
+  public List<KubeObjects.Service> services() {
+    return services;
+  }
+
+  @Override
+  public void start() {
+    ResourceEventHandler<HasMetadata> onChange = new ResourceEventHandler<>() {
+      @Override
+      public void onAdd(HasMetadata obj) {
+        changed();
+      }
+
+      @Override
+      public void onUpdate(HasMetadata oldObj, HasMetadata newObj) {
+        changed();
+      }
+
+      @Override
+      public void onDelete(HasMetadata obj, boolean deletedFinalStateUnknown) {
+        changed();
+      }
+    };
+    if (namespaces.isEmpty()) {
+      serviceInformers.add(client.services().inAnyNamespace().runnableInformer(0));
+      sliceInformers.add(client.discovery().v1().endpointSlices().inAnyNamespace().runnableInformer(0));
+    } else {
+      for (String ns : namespaces) {
+        serviceInformers.add(client.services().inNamespace(ns).runnableInformer(0));
+        sliceInformers.add(client.discovery().v1().endpointSlices().inNamespace(ns).runnableInformer(0));
+      }
+    }
+    List<SharedIndexInformer<? extends HasMetadata>> all = new ArrayList<>(serviceInformers);
+    all.addAll(sliceInformers);
+    for (SharedIndexInformer<? extends HasMetadata> informer : all) {
+      @SuppressWarnings("unchecked")
+      SharedIndexInformer<HasMetadata> i = (SharedIndexInformer<HasMetadata>) informer;
+      i.addEventHandler(onChange);
+      // keep retrying on errors instead of stopping: a lost API server is a pause, not an end
+      informer.exceptionHandler((isStarted, t) -> {
+        LOG.warn("kubernetes watch error ({}); retrying", t.toString());
+        return true;
+      });
+      informer.start().whenComplete((v, t) -> {
+        if (t != null) {
+          LOG.warn("informer did not start: {}; retrying", t.toString());
+        }
+        changed();
+      });
+    }
+  }
+
+  private void changed() {
+    if (dirty.compareAndSet(false, true)) {
+      worker.execute(this::reread);
+    }
+  }
+
+  private boolean synced() {
+    return serviceInformers.stream().allMatch(SharedIndexInformer::hasSynced)
+        && sliceInformers.stream().allMatch(SharedIndexInformer::hasSynced);
+  }
+
+  /** Whether every informer is watching now (false while the API server is unreachable). */
+  public boolean watching() {
+    return serviceInformers.stream().allMatch(SharedIndexInformer::isWatching)
+        && sliceInformers.stream().allMatch(SharedIndexInformer::isWatching);
+  }
+
+  private void reread() {
+    dirty.set(false);
+    try {
+      if (!synced()) {
+        return; // an empty or partial config would make Envoy drop clusters: wait for every informer
+      }
+      List<KubeObjects.Service> svc = new ArrayList<>();
+      serviceInformers.forEach(i -> i.getStore().list().forEach(s -> svc.add(KubeMapping.service(s))));
+      List<KubeObjects.EndpointSlice> slices = new ArrayList<>();
+      sliceInformers.forEach(i -> i.getStore().list().forEach(s -> KubeMapping.slice(s).ifPresent(slices::add)));
+      services = List.copyOf(svc);
+      ParsedConfig parsed = AnnotationParser.parse(svc, slices, listeners);
+      LastGood.Result merged = LastGood.merge(effective, parsed);
+      effective = merged.model();
+      List<ConfigError> errors = new ArrayList<>(parsed.errors());
+      errors.addAll(merged.errors());
+      SourceStatus before = status;
+      status = new SourceStatus("kubernetes", where(), true,
+          Optional.of(before.lastChange().filter(t -> effective.equals(lastSubmitted)).orElse(clock.instant())),
+          errors, parsed.warnings());
+      if (!errors.equals(before.errors())) {
+        errors.forEach(e -> LOG.warn(e.describe()));
+      }
+      serviceListeners.forEach(l -> l.accept(services));
+      if (!effective.equals(lastSubmitted)) {
+        lastSubmitted = effective;
+        LOG.info("kubernetes: {} routes, {} backends, {} rejected", effective.routes().size(),
+            effective.backends().size(), errors.size());
+        sink.accept(effective);
+      }
+    } catch (RuntimeException e) {
+      LOG.error("kubernetes source: cannot read the informer caches; keeping the last good config", e);
+    }
+  }
+
+  @Override
+  public SourceStatus status() {
+    return status;
+  }
+
+  @Override
+  public void close() {
+    serviceInformers.forEach(SharedIndexInformer::close);
+    sliceInformers.forEach(SharedIndexInformer::close);
+    worker.shutdownNow();
+  }
+}

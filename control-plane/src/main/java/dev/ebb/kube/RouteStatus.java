@@ -1,0 +1,86 @@
+package dev.ebb.kube;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.ebb.api.text.Weights;
+import dev.ebb.rollout.DesiredState;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The {@code ebb.dev/status} annotation: weights in effect, draining backends with start and deadline, the
+ * last error. Rendered deterministically (no timestamps of its own), so an unchanged state is never
+ * rewritten, and read back after a restart or a leader change to recover drains.
+ */
+public record RouteStatus(Map<String, Integer> weights, List<DrainEntry> draining, Optional<String> lastError) {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  /** One draining backend (its cluster name) of this route. */
+  public record DrainEntry(String backend, Instant start, Instant deadline) {}
+
+  public RouteStatus {
+    weights = Map.copyOf(weights);
+    draining = List.copyOf(draining);
+  }
+
+  static RouteStatus of(DesiredState desired, String route, Optional<String> lastError) {
+    Map<String, Integer> weights = new LinkedHashMap<>();
+    desired.routes().stream().filter(r -> r.route().name().equals(route)).findFirst()
+        .ifPresent(r -> r.route().backendNames().forEach(b -> weights.put(b, r.weights().stream()
+            .filter(w -> w.backend().equals(b)).mapToInt(DesiredState.WeightedBackend::weight).sum())));
+    List<DrainEntry> drains = new ArrayList<>();
+    desired.backends().forEach(b -> b.drains().stream().filter(d -> d.route().equals(route))
+        .forEach(d -> drains.add(new DrainEntry(d.backend(), d.start(), d.deadline()))));
+    return new RouteStatus(weights, drains, lastError);
+  }
+
+  String render() {
+    Map<String, Object> doc = new LinkedHashMap<>();
+    Map<String, String> w = new LinkedHashMap<>();
+    weights.entrySet().stream().sorted(Map.Entry.comparingByKey())
+        .forEach(e -> w.put(e.getKey(), Weights.formatPercent(e.getValue())));
+    doc.put("weights", w);
+    List<Map<String, String>> d = new ArrayList<>();
+    for (DrainEntry e : draining) {
+      Map<String, String> m = new LinkedHashMap<>();
+      m.put("backend", e.backend());
+      m.put("start", e.start().toString());
+      m.put("deadline", e.deadline().toString());
+      d.add(m);
+    }
+    doc.put("draining", d);
+    lastError.ifPresent(e -> doc.put("lastError", e));
+    try {
+      return JSON.writeValueAsString(doc);
+    } catch (JsonProcessingException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** Reads an annotation back; empty when it is missing or not ours. */
+  static Optional<RouteStatus> parse(String text) {
+    if (text == null || text.isBlank()) {
+      return Optional.empty();
+    }
+    try {
+      JsonNode root = JSON.readTree(text);
+      Map<String, Integer> weights = new LinkedHashMap<>();
+      root.path("weights").fields().forEachRemaining(e ->
+          weights.put(e.getKey(), Weights.parseBasisPoints(e.getValue().asText())));
+      List<DrainEntry> drains = new ArrayList<>();
+      for (JsonNode n : root.path("draining")) {
+        drains.add(new DrainEntry(n.get("backend").asText(), Instant.parse(n.get("start").asText()),
+            Instant.parse(n.get("deadline").asText())));
+      }
+      Optional<String> err = root.has("lastError") ? Optional.of(root.get("lastError").asText()) : Optional.empty();
+      return Optional.of(new RouteStatus(weights, drains, err));
+    } catch (JsonProcessingException | RuntimeException e) {
+      return Optional.empty();
+    }
+  }
+}
