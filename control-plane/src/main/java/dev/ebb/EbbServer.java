@@ -3,9 +3,18 @@ package dev.ebb;
 import dev.ebb.admin.AdminServer;
 import dev.ebb.admin.ConfigDump;
 import dev.ebb.admin.StatusReport;
+import dev.ebb.api.file.FileConfigParser;
+import dev.ebb.api.file.ParsedConfig;
+import dev.ebb.api.model.ConfigError;
+import dev.ebb.api.model.ListenerSpec;
+import dev.ebb.api.model.Route;
+import dev.ebb.kube.KubeStatusWriter;
+import dev.ebb.kube.KubernetesSource;
+import dev.ebb.publish.DrainStore;
 import dev.ebb.publish.ExecutorScheduler;
 import dev.ebb.publish.NodeGroup;
 import dev.ebb.publish.Pipeline;
+import dev.ebb.publish.TypeUrl;
 import dev.ebb.source.FileDrainStore;
 import dev.ebb.source.FileSource;
 import dev.ebb.source.Source;
@@ -14,10 +23,17 @@ import dev.ebb.xds.StreamState;
 import dev.ebb.xds.XdsCache;
 import dev.ebb.xds.XdsEvents;
 import dev.ebb.xds.XdsServer;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -25,50 +41,97 @@ import java.util.stream.Collectors;
 
 /** The one composition root: source, pipeline, xDS server and admin server, started and closed together. */
 public final class EbbServer implements AutoCloseable {
+  /** Where routes come from. */
+  public sealed interface SourceSpec {
+    /** SPEC 4: a YAML file; drain state beside it. */
+    record File(Path path) implements SourceSpec {}
+
+    /** SPEC 3: Services and EndpointSlices; listeners from a YAML file; status written by the Lease holder. */
+    record Kubernetes(List<String> namespaces, Optional<Path> listeners, String leaseNamespace,
+        Duration leaseDuration, String identity) implements SourceSpec {}
+  }
+
   /** Everything {@code ebb serve} can be told. */
-  public record Config(Path file, String xdsAddress, int xdsPort, String adminAddress, int adminPort,
+  public record Config(SourceSpec source, String xdsAddress, int xdsPort, String adminAddress, int adminPort,
       Duration debounceQuiet, Duration debounceMax, Duration filePoll, EnvoyTranslator.Settings envoy) {
     public static Config forFile(Path file) {
-      return new Config(file, "0.0.0.0", 18000, "127.0.0.1", 18001, Duration.ofMillis(100), Duration.ofSeconds(1),
-          Duration.ofSeconds(2), EnvoyTranslator.Settings.DEFAULT);
+      return new Config(new SourceSpec.File(file), "0.0.0.0", 18000, "127.0.0.1", 18001, Duration.ofMillis(100),
+          Duration.ofSeconds(1), Duration.ofSeconds(2), EnvoyTranslator.Settings.DEFAULT);
     }
 
     public Config withPorts(int xds, int admin) {
-      return new Config(file, xdsAddress, xds, adminAddress, admin, debounceQuiet, debounceMax, filePoll, envoy);
+      return new Config(source, xdsAddress, xds, adminAddress, admin, debounceQuiet, debounceMax, filePoll, envoy);
     }
   }
 
-  private final Config config;
   private final Clock clock;
   private final ExecutorScheduler scheduler;
   private final XdsCache cache;
   private final Pipeline pipeline;
-  private final FileDrainStore drainStore;
   private final Source source;
+  private final KubeStatusWriter statusWriter;
   private final XdsServer xds;
   private final AdminServer admin;
 
   public EbbServer(Config config, Clock clock) {
-    this(config, clock, XdsEvents.NONE);
+    this(config, clock, XdsEvents.NONE, Optional.empty());
   }
 
-  public EbbServer(Config config, Clock clock, XdsEvents events) {
-    this.config = config;
+  /**
+   * @param kubernetes the client for the Kubernetes source (required with it; tests pass a mock server's)
+   */
+  public EbbServer(Config config, Clock clock, XdsEvents events, Optional<KubernetesClient> kubernetes) {
     this.clock = clock;
     this.scheduler = new ExecutorScheduler(clock, "ebb-publisher");
-    this.cache = new XdsCache(clock, events);
-    this.drainStore = new FileDrainStore(FileDrainStore.besides(config.file()));
-    this.pipeline = new Pipeline(scheduler, config.debounceQuiet(), config.debounceMax(),
-        new EnvoyTranslator(config.envoy()), cache, drainStore);
-    this.source = new FileSource(config.file(), pipeline::submit, clock, config.filePoll());
+    RejectionEvents rejections = new RejectionEvents();
+    this.cache = new XdsCache(clock, XdsEvents.both(events, rejections));
+    EnvoyTranslator translator = new EnvoyTranslator(config.envoy());
+    if (config.source() instanceof SourceSpec.File f) {
+      DrainStore drains = new FileDrainStore(FileDrainStore.besides(f.path()));
+      this.pipeline = new Pipeline(scheduler, config.debounceQuiet(), config.debounceMax(), translator, cache, drains);
+      this.source = new FileSource(f.path(), pipeline::submit, clock, config.filePoll());
+      this.statusWriter = null;
+    } else {
+      SourceSpec.Kubernetes k = (SourceSpec.Kubernetes) config.source();
+      KubernetesClient client = kubernetes.orElseThrow(() -> new IllegalArgumentException(
+          "the kubernetes source needs a Kubernetes client"));
+      List<ListenerSpec> listeners = k.listeners().map(EbbServer::readListeners).orElse(List.of(ListenerSpec.DEFAULT));
+      Pipeline[] p = new Pipeline[1];
+      KubernetesSource ks = new KubernetesSource(client, k.namespaces(), listeners, m -> p[0].submit(m), clock);
+      p[0] = new Pipeline(scheduler, config.debounceQuiet(), config.debounceMax(), translator, cache,
+          ks.drainStore());
+      this.pipeline = p[0];
+      this.source = ks;
+      this.statusWriter = new KubeStatusWriter(client, ks, pipeline, clock, k.identity(), k.leaseNamespace(),
+          k.leaseDuration());
+    }
+    rejections.writer = statusWriter;
     this.xds = new XdsServer(new InetSocketAddress(config.xdsAddress(), config.xdsPort()), cache);
     this.admin = new AdminServer(new InetSocketAddress(config.adminAddress(), config.adminPort()),
         new AdminBackend());
   }
 
+  /** The listeners block of a YAML file (SPEC 5, Kubernetes mode); any error in it stops the start. */
+  static List<ListenerSpec> readListeners(Path file) {
+    try {
+      ParsedConfig parsed = FileConfigParser.parse(Files.readString(file, StandardCharsets.UTF_8),
+          file.getFileName().toString());
+      if (!parsed.errors().isEmpty()) {
+        throw new IllegalArgumentException(parsed.errors().stream().map(ConfigError::describe)
+            .collect(Collectors.joining("; ")));
+      }
+      return parsed.listeners();
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read listeners file " + file + ": " + e.getMessage(), e);
+    }
+  }
+
   public EbbServer start() {
     xds.start();
     source.start();
+    if (statusWriter != null) {
+      statusWriter.start();
+    }
     admin.start();
     return this;
   }
@@ -93,13 +156,18 @@ public final class EbbServer implements AutoCloseable {
     return source;
   }
 
+  /** Whether this replica writes status and Events (always false for the file source). */
+  public boolean leader() {
+    return statusWriter != null && statusWriter.leader();
+  }
+
   public Optional<String> notReadyReason() {
     if (!xds.running()) {
       return Optional.of("the xDS server is not running");
     }
     if (!source.status().synced()) {
       return Optional.of("the " + source.status().kind() + " source has not synced ("
-          + source.status().errors().stream().map(e -> e.describe()).findFirst().orElse("reading") + ")");
+          + source.status().errors().stream().map(ConfigError::describe).findFirst().orElse("reading") + ")");
     }
     if (pipeline.published().isEmpty()) {
       return Optional.of("no config published yet");
@@ -110,9 +178,45 @@ public final class EbbServer implements AutoCloseable {
   @Override
   public void close() {
     admin.close();
+    if (statusWriter != null) {
+      statusWriter.close();
+    }
     source.close();
     xds.close();
     scheduler.close();
+  }
+
+  /** A NACK becomes a ConfigRejected Event on the route Services whose resources were rejected. */
+  private final class RejectionEvents implements XdsEvents {
+    volatile KubeStatusWriter writer;
+
+    @Override
+    public void nacked(StreamState stream, TypeUrl type, String version, String detail, Set<String> names) {
+      KubeStatusWriter w = writer;
+      if (w == null || pipeline.published().isEmpty()) {
+        return;
+      }
+      boolean envoy = stream.group().map(NodeGroup::envoy).orElse(false);
+      List<Route> affected = new ArrayList<>();
+      for (var r : pipeline.published().get().desired().routes()) {
+        Route route = r.route();
+        boolean hit = switch (type) {
+          case CLUSTER, ENDPOINT -> route.backendNames().stream().anyMatch(names::contains);
+          case LISTENER, ROUTE -> envoy ? names.contains(route.listener())
+              : route.hosts().stream().anyMatch(names::contains);
+        };
+        if (hit) {
+          affected.add(route);
+        }
+      }
+      for (Route r : affected) {
+        String[] nsName = r.name().split("/", 2);
+        if (nsName.length == 2) {
+          w.configRejected(nsName[0], nsName[1], "node " + stream.nodeId() + " rejected " + type.shortName()
+              + " version " + version + ": " + detail);
+        }
+      }
+    }
   }
 
   private final class AdminBackend implements AdminServer.Backend {
@@ -123,7 +227,12 @@ public final class EbbServer implements AutoCloseable {
 
     @Override
     public Map<String, Object> status() {
-      return StatusReport.build(source.status(), pipeline, cache, notReadyReason().isEmpty(), clock.instant());
+      Map<String, Object> doc = StatusReport.build(source.status(), pipeline, cache, notReadyReason().isEmpty(),
+          clock.instant());
+      if (statusWriter != null) {
+        doc.put("leader", Map.of("self", statusWriter.leader(), "current", statusWriter.currentLeader()));
+      }
+      return doc;
     }
 
     @Override

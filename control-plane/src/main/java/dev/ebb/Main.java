@@ -1,20 +1,31 @@
 package dev.ebb;
 
+import dev.ebb.api.text.Durations;
+import dev.ebb.cli.RouteCli;
 import dev.ebb.translate.EnvoyTranslator;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.concurrent.CountDownLatch;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.function.Function;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
 
-/** The command line: {@code ebb serve}. */
+/** The command line: {@code ebb serve | status | shift | promote | rollback}. */
 @Command(name = "ebb", mixinStandardHelpOptions = true, version = "ebb 0.1.0",
     description = "Envoy xDS control plane that shifts long-lived streams without cutting them.",
-    subcommands = {Main.Serve.class})
+    subcommands = {Main.Serve.class, Main.Status.class, Main.Shift.class, Main.Promote.class, Main.Rollback.class})
 public final class Main implements Callable<Integer> {
   @Override
   public Integer call() {
@@ -26,12 +37,97 @@ public final class Main implements Callable<Integer> {
     System.exit(new CommandLine(new Main()).execute(args));
   }
 
+  /** Runs a route command against the cluster; a {@link RouteCli.CliException} is a message and exit code 1. */
+  static int withCluster(Function<RouteCli, String> action) {
+    try (KubernetesClient client = new KubernetesClientBuilder().build()) {
+      String out = action.apply(new RouteCli(client));
+      if (out != null) {
+        System.out.println(out);
+      }
+      return 0;
+    } catch (RouteCli.CliException e) {
+      System.err.println("ebb: " + e.getMessage());
+      return 1;
+    } catch (RuntimeException e) {
+      System.err.println("ebb: cannot talk to the Kubernetes API: " + e.getMessage());
+      return 1;
+    }
+  }
+
+  @Command(name = "status", mixinStandardHelpOptions = true, description = "A table of the routes in the cluster.")
+  static final class Status implements Callable<Integer> {
+    @Option(names = {"-n", "--namespace"}, description = "Namespace (default: the kubeconfig's current one).")
+    String namespace;
+
+    @Option(names = {"-A", "--all-namespaces"}, description = "Routes of every namespace.")
+    boolean all;
+
+    @Override
+    public Integer call() {
+      return withCluster(cli -> {
+        cli.status(namespace, all, Clock.systemUTC().instant(), System.out);
+        return null;
+      });
+    }
+  }
+
+  @Command(name = "shift", mixinStandardHelpOptions = true,
+      description = "Set the canary's share of NEW streams (percent, 0..100, two decimals at most).")
+  static final class Shift implements Callable<Integer> {
+    @Parameters(index = "0", paramLabel = "ROUTE", description = "NAMESPACE/NAME or NAME.")
+    String route;
+
+    @Parameters(index = "1", paramLabel = "WEIGHT")
+    String weight;
+
+    @Override
+    public Integer call() {
+      return withCluster(cli -> cli.shift(route, weight));
+    }
+  }
+
+  @Command(name = "promote", mixinStandardHelpOptions = true,
+      description = "Make the canary the stable backend; the old stable drains.")
+  static final class Promote implements Callable<Integer> {
+    @Parameters(index = "0", paramLabel = "ROUTE")
+    String route;
+
+    @Override
+    public Integer call() {
+      return withCluster(cli -> cli.promote(route));
+    }
+  }
+
+  @Command(name = "rollback", mixinStandardHelpOptions = true,
+      description = "Canary weight to 0: every new stream goes to the stable backend.")
+  static final class Rollback implements Callable<Integer> {
+    @Parameters(index = "0", paramLabel = "ROUTE")
+    String route;
+
+    @Override
+    public Integer call() {
+      return withCluster(cli -> cli.rollback(route));
+    }
+  }
+
   @Command(name = "serve", mixinStandardHelpOptions = true,
       description = "Serve xDS from a source (default: the bundled example file).")
   static final class Serve implements Callable<Integer> {
-    @Option(names = "--source", paramLabel = "file:PATH",
-        description = "Where routes come from: file:PATH (default: examples/ebb.yaml of this installation).")
+    @Option(names = "--source", paramLabel = "file:PATH|kubernetes",
+        description = "Where routes come from (default: examples/ebb.yaml of this installation).")
     String source;
+
+    @Option(names = "--namespace", paramLabel = "NS",
+        description = "Kubernetes namespace to watch (repeatable; default: all namespaces).")
+    List<String> namespaces = new ArrayList<>();
+
+    @Option(names = "--listeners", paramLabel = "FILE",
+        description = "Kubernetes source: YAML file with a listeners: block (default: edge on 0.0.0.0:10000).")
+    Path listeners;
+
+    @Option(names = "--lease-namespace", paramLabel = "NS",
+        description = "Namespace of the leader-election Lease (default: the first --namespace, else default).")
+    String leaseNamespace;
 
     @Option(names = "--xds-address", defaultValue = "0.0.0.0", description = "xDS bind address (default: ${DEFAULT-VALUE}).")
     String xdsAddress;
@@ -56,21 +152,31 @@ public final class Main implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-      Path file;
-      if (source == null) {
-        String home = System.getenv().getOrDefault("EBB_HOME", ".");
-        file = Path.of(home, "examples", "ebb.yaml");
-      } else if (source.startsWith("file:")) {
-        file = Path.of(source.substring("file:".length()));
+      EbbServer.SourceSpec spec;
+      Optional<KubernetesClient> client = Optional.empty();
+      if (source == null || source.startsWith("file:")) {
+        Path file = source == null
+            ? Path.of(System.getenv().getOrDefault("EBB_HOME", "."), "examples", "ebb.yaml")
+            : Path.of(source.substring("file:".length()));
+        if (!Files.isRegularFile(file)) {
+          System.err.println("ebb serve: " + file + " is not a readable file");
+          return 2;
+        }
+        spec = new EbbServer.SourceSpec.File(file);
       } else if (source.equals("kubernetes")) {
-        System.err.println("ebb serve: --source kubernetes is not available in this build yet");
-        return 2;
+        if (listeners != null && !Files.isRegularFile(listeners)) {
+          System.err.println("ebb serve: --listeners " + listeners + " is not a readable file");
+          return 2;
+        }
+        String identity = InetAddress.getLocalHost().getHostName() + "-" + UUID.randomUUID().toString()
+            .substring(0, 8);
+        String leaseNs = leaseNamespace != null ? leaseNamespace
+            : namespaces.isEmpty() ? "default" : namespaces.get(0);
+        spec = new EbbServer.SourceSpec.Kubernetes(namespaces, Optional.ofNullable(listeners), leaseNs,
+            Duration.ofSeconds(15), identity);
+        client = Optional.of(new KubernetesClientBuilder().build());
       } else {
-        System.err.println("ebb serve: --source must be file:PATH, not \"" + source + "\"");
-        return 2;
-      }
-      if (!Files.isRegularFile(file)) {
-        System.err.println("ebb serve: " + file + " is not a readable file");
+        System.err.println("ebb serve: --source must be file:PATH or kubernetes, not \"" + source + "\"");
         return 2;
       }
       if (circuitBreakerLimit < 1) {
@@ -79,20 +185,29 @@ public final class Main implements Callable<Integer> {
       }
       Duration quiet;
       try {
-        quiet = dev.ebb.api.text.Durations.parse(debounce);
+        quiet = Durations.parse(debounce);
       } catch (IllegalArgumentException e) {
         System.err.println("ebb serve: --debounce: " + e.getMessage());
         return 2;
       }
-      EbbServer.Config config = new EbbServer.Config(file, xdsAddress, xdsPort, adminAddress, adminPort, quiet,
+      EbbServer.Config config = new EbbServer.Config(spec, xdsAddress, xdsPort, adminAddress, adminPort, quiet,
           Duration.ofSeconds(1).compareTo(quiet) > 0 ? Duration.ofSeconds(1) : quiet, Duration.ofSeconds(2),
           new EnvoyTranslator.Settings(circuitBreakerLimit, Duration.ofSeconds(5)));
-      EbbServer server = new EbbServer(config, Clock.systemUTC()).start();
-      System.err.printf("ebb: serving %s; xDS on %s:%d, admin on http://%s:%d/status%n", file, xdsAddress,
-          server.xdsPort(), adminAddress, server.adminPort());
+      EbbServer server;
+      try {
+        server = new EbbServer(config, Clock.systemUTC(), dev.ebb.xds.XdsEvents.NONE, client).start();
+      } catch (RuntimeException e) {
+        System.err.println("ebb serve: " + e.getMessage());
+        return 2;
+      }
+      System.err.printf("ebb: serving %s; xDS on %s:%d, admin on http://%s:%d/status%n",
+          source == null ? "the bundled example" : source, xdsAddress, server.xdsPort(), adminAddress,
+          server.adminPort());
       CountDownLatch stop = new CountDownLatch(1);
+      Optional<KubernetesClient> toClose = client;
       Runtime.getRuntime().addShutdownHook(new Thread(() -> {
         server.close();
+        toClose.ifPresent(KubernetesClient::close);
         stop.countDown();
       }, "ebb-shutdown"));
       stop.await();

@@ -14,8 +14,15 @@ final class KubeMapping {
   private KubeMapping() {}
 
   static KubeObjects.Service service(Service s) {
-    Map<String, String> annotations = s.getMetadata().getAnnotations() == null ? Map.of()
-        : s.getMetadata().getAnnotations();
+    // a JSON merge patch that sets an annotation to null removes it; some servers keep a null value instead
+    Map<String, String> annotations = new java.util.HashMap<>();
+    if (s.getMetadata().getAnnotations() != null) {
+      s.getMetadata().getAnnotations().forEach((k, v) -> {
+        if (v != null) {
+          annotations.put(k, v);
+        }
+      });
+    }
     List<KubeObjects.ServicePort> ports = s.getSpec() == null || s.getSpec().getPorts() == null ? List.of()
         : s.getSpec().getPorts().stream()
             .map(p -> new KubeObjects.ServicePort(p.getName() == null ? "" : p.getName(),

@@ -56,6 +56,7 @@ public final class KubeStatusWriter implements AutoCloseable {
   });
   private final AtomicLong eventCounter = new AtomicLong();
   private volatile boolean leader;
+  private volatile boolean closed;
   private volatile String currentLeader = "";
   private CompletableFuture<?> election;
   /** What Events were already told, per route: so a restart or a new leader does not repeat them. */
@@ -74,6 +75,16 @@ public final class KubeStatusWriter implements AutoCloseable {
   }
 
   public KubeStatusWriter start() {
+    elect();
+    timer.scheduleWithFixedDelay(this::tick, 1, 1, TimeUnit.SECONDS);
+    return this;
+  }
+
+  /** fabric8's elector runs once: after it loses the lease (an API outage), a new one competes again. */
+  private synchronized void elect() {
+    if (closed) {
+      return;
+    }
     election = client.leaderElector().withConfig(new LeaderElectionConfigBuilder()
         .withName("ebb")
         .withLock(new LeaseLock(leaseNamespace, "ebb-leader", identity))
@@ -92,8 +103,12 @@ public final class KubeStatusWriter implements AutoCloseable {
             },
             newLeader -> currentLeader = newLeader))
         .build()).build().start();
-    timer.scheduleWithFixedDelay(this::tick, 1, 1, TimeUnit.SECONDS);
-    return this;
+    election.whenComplete((v, t) -> {
+      leader = false;
+      if (!closed) {
+        timer.schedule(this::elect, leaseDuration.dividedBy(5).toMillis(), TimeUnit.MILLISECONDS);
+      }
+    });
   }
 
   public boolean leader() {
@@ -247,9 +262,12 @@ public final class KubeStatusWriter implements AutoCloseable {
 
   @Override
   public void close() {
-    timer.shutdownNow();
+    synchronized (this) {
+      closed = true;
+    }
     if (election != null) {
       election.cancel(true);
     }
+    timer.shutdownNow();
   }
 }

@@ -178,6 +178,11 @@ public final class KubernetesSource implements Source {
     }
   }
 
+  /** Drains recovered from the status annotations, read at the pipeline's first build. */
+  public dev.ebb.publish.DrainStore drainStore() {
+    return new KubeDrainStore(this::services);
+  }
+
   @Override
   public SourceStatus status() {
     return status;

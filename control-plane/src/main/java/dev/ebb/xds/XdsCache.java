@@ -197,7 +197,7 @@ public final class XdsCache implements ConfigWatcher, DiscoveryServerCallbacks {
     ts.nackedAt = clock.instant();
     LOG.warn("node {} ({}) rejected {} version {}: {}", s.nodeId(), s.group == null ? "?" : s.group.label(),
         type.shortName(), version, detail);
-    events.nacked(s, type, version, detail);
+    events.nacked(s, type, version, detail, java.util.Set.copyOf(ts.sent.keySet()));
   }
 
   @Override

@@ -15,5 +15,42 @@ public interface XdsEvents {
 
   default void acked(StreamState stream, TypeUrl type, String version) {}
 
-  default void nacked(StreamState stream, TypeUrl type, String version, String detail) {}
+  /** A NACK of the response that held {@code names}. */
+  default void nacked(StreamState stream, TypeUrl type, String version, String detail, java.util.Set<String> names) {}
+
+  /** Both listeners, in order. */
+  static XdsEvents both(XdsEvents a, XdsEvents b) {
+    return new XdsEvents() {
+      @Override
+      public void streamOpened(StreamState stream) {
+        a.streamOpened(stream);
+        b.streamOpened(stream);
+      }
+
+      @Override
+      public void streamClosed(StreamState stream) {
+        a.streamClosed(stream);
+        b.streamClosed(stream);
+      }
+
+      @Override
+      public void pushed(StreamState stream, TypeUrl type, String version, int resources, int bytes) {
+        a.pushed(stream, type, version, resources, bytes);
+        b.pushed(stream, type, version, resources, bytes);
+      }
+
+      @Override
+      public void acked(StreamState stream, TypeUrl type, String version) {
+        a.acked(stream, type, version);
+        b.acked(stream, type, version);
+      }
+
+      @Override
+      public void nacked(StreamState stream, TypeUrl type, String version, String detail,
+          java.util.Set<String> names) {
+        a.nacked(stream, type, version, detail, names);
+        b.nacked(stream, type, version, detail, names);
+      }
+    };
+  }
 }

@@ -36,7 +36,7 @@ final class EbbFixture implements AutoCloseable {
 
   /** Starts on the given xDS port (0: any free one). */
   EbbFixture start(int xdsPort) {
-    EbbServer.Config c = new EbbServer.Config(file, "127.0.0.1", xdsPort, "127.0.0.1", 0, Duration.ofMillis(20),
+    EbbServer.Config c = new EbbServer.Config(new EbbServer.SourceSpec.File(file), "127.0.0.1", xdsPort, "127.0.0.1", 0, Duration.ofMillis(20),
         Duration.ofMillis(200), Duration.ofSeconds(1), EnvoyTranslator.Settings.DEFAULT);
     server = new EbbServer(c, Clock.systemUTC()).start();
     await().atMost(Duration.ofSeconds(10)).until(() -> server.notReadyReason().isEmpty());

@@ -22,6 +22,9 @@ class XdsPushIT {
   Path dir;
 
   static String weightOf(RouteConfiguration rc, String cluster) {
+    if (rc == null || rc.getVirtualHostsCount() == 0) {
+      return "(no route yet)";
+    }
     var action = rc.getVirtualHosts(0).getRoutes(0).getRoute();
     if (!action.getCluster().isEmpty()) {
       return action.getCluster().equals(cluster) ? "10000" : "0";

@@ -1,0 +1,197 @@
+package dev.ebb.cli;
+
+import dev.ebb.api.kube.Annotations;
+import dev.ebb.api.text.Durations;
+import dev.ebb.api.text.Weights;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import java.io.PrintStream;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * {@code ebb status | shift | promote | rollback} against the Kubernetes API: each reads the route Service and
+ * changes it with one JSON merge patch of its annotations. Errors are {@link CliException}s with a sentence
+ * fit for the terminal.
+ */
+public final class RouteCli {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  /** A failure the user caused or can fix; printed without a stack trace, exit code 1. */
+  public static final class CliException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    public CliException(String message) {
+      super(message);
+    }
+  }
+
+  private final KubernetesClient client;
+
+  public RouteCli(KubernetesClient client) {
+    this.client = client;
+  }
+
+  /** ROUTE is namespace/name, or name in the kubeconfig's current namespace. */
+  String[] resolve(String route) {
+    String[] parts = route.split("/", -1);
+    if (parts.length == 2 && !parts[0].isEmpty() && !parts[1].isEmpty()) {
+      return parts;
+    }
+    if (parts.length == 1 && !route.isEmpty()) {
+      String ns = client.getNamespace() == null ? "default" : client.getNamespace();
+      return new String[] {ns, route};
+    }
+    throw new CliException("route must be NAMESPACE/NAME or NAME, not \"" + route + "\"");
+  }
+
+  Service routeService(String route) {
+    String[] nsName = resolve(route);
+    Service s;
+    try {
+      s = client.services().inNamespace(nsName[0]).withName(nsName[1]).get();
+    } catch (KubernetesClientException e) {
+      throw new CliException("cannot read service " + nsName[0] + "/" + nsName[1] + ": " + e.getMessage());
+    }
+    if (s == null) {
+      throw new CliException("route " + nsName[0] + "/" + nsName[1] + " not found: there is no such Service");
+    }
+    if (annotations(s).get(Annotations.HOSTS) == null) {
+      throw new CliException("service " + nsName[0] + "/" + nsName[1] + " is not an Ebb route (it has no "
+          + Annotations.HOSTS + " annotation)");
+    }
+    return s;
+  }
+
+  static Map<String, String> annotations(Service s) {
+    return s.getMetadata().getAnnotations() == null ? Map.of() : s.getMetadata().getAnnotations();
+  }
+
+  /** Sets the canary's share of new streams, as given. */
+  public String shift(String route, String weight) {
+    try {
+      Weights.parseBasisPoints(weight);
+    } catch (IllegalArgumentException e) {
+      throw new CliException("weight " + e.getMessage());
+    }
+    Service s = routeService(route);
+    String canary = annotations(s).get(Annotations.CANARY);
+    if (canary == null || canary.isBlank()) {
+      throw new CliException("route " + key(s) + " has no canary: set " + Annotations.CANARY + " first");
+    }
+    patch(s, "{\"" + Annotations.CANARY_WEIGHT + "\":" + quote(weight.trim()) + "}");
+    return "route " + key(s) + ": " + canary + " now gets " + weight.trim() + "% of new streams";
+  }
+
+  /** The canary becomes stable; canary and weight annotations are removed. */
+  public String promote(String route) {
+    Service s = routeService(route);
+    String canary = annotations(s).get(Annotations.CANARY);
+    if (canary == null || canary.isBlank()) {
+      throw new CliException("route " + key(s) + " has no canary to promote");
+    }
+    String old = annotations(s).get(Annotations.STABLE);
+    patch(s, "{\"" + Annotations.STABLE + "\":" + quote(canary) + ",\"" + Annotations.CANARY + "\":null,\""
+        + Annotations.CANARY_WEIGHT + "\":null}");
+    return "route " + key(s) + ": " + canary + " is now stable; " + old + " drains";
+  }
+
+  /** Canary weight to 0: all new streams back to stable. */
+  public String rollback(String route) {
+    Service s = routeService(route);
+    String canary = annotations(s).get(Annotations.CANARY);
+    if (canary == null || canary.isBlank()) {
+      throw new CliException("route " + key(s) + " has no canary to roll back from");
+    }
+    patch(s, "{\"" + Annotations.CANARY_WEIGHT + "\":\"0\"}");
+    return "route " + key(s) + ": all new streams go to " + annotations(s).get(Annotations.STABLE) + "; "
+        + canary + " drains";
+  }
+
+  /** A table of every route: hosts, stable/canary with weights in effect, draining backends, last error. */
+  public void status(String namespace, boolean allNamespaces, Instant now, PrintStream out) {
+    List<Service> routes = new ArrayList<>();
+    try {
+      (allNamespaces ? client.services().inAnyNamespace().list()
+          : client.services().inNamespace(namespace != null ? namespace
+              : client.getNamespace() == null ? "default" : client.getNamespace()).list())
+          .getItems().stream().filter(s -> annotations(s).containsKey(Annotations.HOSTS)).forEach(routes::add);
+    } catch (KubernetesClientException e) {
+      throw new CliException("cannot list services: " + e.getMessage());
+    }
+    routes.sort(Comparator.comparing(RouteCli::key));
+    String format = "%-28s %-28s %-34s %-34s %s%n";
+    out.printf(format, "ROUTE", "HOSTS", "STABLE", "CANARY", "DRAINING / LAST ERROR");
+    for (Service s : routes) {
+      Map<String, String> a = annotations(s);
+      JsonNode status = readStatus(a.get(Annotations.STATUS));
+      String stable = a.getOrDefault(Annotations.STABLE, "-") + " " + inEffect(status, a.get(Annotations.STABLE));
+      String canary = a.get(Annotations.CANARY) == null ? "-"
+          : a.get(Annotations.CANARY) + " " + inEffect(status, a.get(Annotations.CANARY));
+      List<String> notes = new ArrayList<>();
+      for (JsonNode d : status.path("draining")) {
+        Duration left = Duration.between(now, Instant.parse(d.path("deadline").asText(now.toString())));
+        notes.add(d.path("backend").asText() + " drains, " + (left.isNegative() ? "0" : Durations.format(
+            left.withNanos(0))) + " left");
+      }
+      if (status.has("lastError")) {
+        notes.add("error: " + status.get("lastError").asText());
+      }
+      out.printf(format, key(s), a.get(Annotations.HOSTS), stable, canary, notes.isEmpty() ? "-"
+          : String.join("; ", notes));
+    }
+    if (routes.isEmpty()) {
+      out.println("(no Services with " + Annotations.HOSTS + ")");
+    }
+  }
+
+  /** "80%" from the status Ebb wrote (weights in effect), or "(?)" before Ebb wrote any. */
+  private static String inEffect(JsonNode status, String backendService) {
+    if (backendService == null) {
+      return "";
+    }
+    for (var it = status.path("weights").fields(); it.hasNext(); ) {
+      var e = it.next();
+      // cluster names are namespace/service/port
+      String[] parts = e.getKey().split("/");
+      if (parts.length == 3 && parts[1].equals(backendService)) {
+        return e.getValue().asText() + "%";
+      }
+    }
+    return "(?)";
+  }
+
+  private static JsonNode readStatus(String text) {
+    try {
+      return text == null ? JSON.createObjectNode() : JSON.readTree(text);
+    } catch (Exception e) {
+      return JSON.createObjectNode();
+    }
+  }
+
+  private void patch(Service s, String annotationsJson) {
+    try {
+      client.services().inNamespace(s.getMetadata().getNamespace()).withName(s.getMetadata().getName())
+          .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"metadata\":{\"annotations\":" + annotationsJson + "}}");
+    } catch (KubernetesClientException e) {
+      throw new CliException("cannot patch service " + key(s) + ": " + e.getMessage());
+    }
+  }
+
+  static String key(Service s) {
+    return s.getMetadata().getNamespace() + "/" + s.getMetadata().getName();
+  }
+
+  static String quote(String s) {
+    return dev.ebb.admin.ConfigDump.quote(s);
+  }
+}

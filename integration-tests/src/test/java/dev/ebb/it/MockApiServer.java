@@ -1,0 +1,128 @@
+package dev.ebb.it;
+
+import io.fabric8.kubernetes.api.model.EventList;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.ServiceBuilder;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointBuilder;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
+import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
+import io.fabric8.mockwebserver.Context;
+import io.fabric8.mockwebserver.MockWebServer;
+import java.net.InetAddress;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * fabric8's Kubernetes mock API server in CRUD mode, which can be stopped and started again on the same port
+ * with the same stored objects (an API server restart), plus builders for the objects Ebb reads.
+ */
+final class MockApiServer implements AutoCloseable {
+  static final String NS = "default";
+  private final KubernetesCrudDispatcher dispatcher = new KubernetesCrudDispatcher();
+  private KubernetesMockServer server;
+  private int port;
+  private KubernetesClient admin;
+
+  MockApiServer start() {
+    server = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(), dispatcher, false);
+    server.init(InetAddress.getLoopbackAddress(), port);
+    port = server.getPort();
+    return this;
+  }
+
+  void stop() {
+    server.destroy();
+  }
+
+  /**
+   * A new client for this server (each Ebb instance gets its own, as separate processes would), with short
+   * retries so that an API server outage is seen in seconds, not minutes.
+   */
+  KubernetesClient newClient() {
+    return new io.fabric8.kubernetes.client.KubernetesClientBuilder().withConfig(
+        new io.fabric8.kubernetes.client.ConfigBuilder(io.fabric8.kubernetes.client.Config.empty())
+            .withMasterUrl(server.url("/")).withNamespace(NS).withRequestRetryBackoffLimit(1)
+            .withWatchReconnectInterval(200).build()).build();
+  }
+
+  /** The test's own client, for creating and patching objects. */
+  KubernetesClient admin() {
+    if (admin == null) {
+      admin = newClient();
+    }
+    return admin;
+  }
+
+  static Service backendService(String name) {
+    return new ServiceBuilder().withNewMetadata().withName(name).withNamespace(NS).endMetadata()
+        .withNewSpec().addNewPort().withName("http").withPort(80).endPort()
+        .addToSelector("app", name).endSpec().build();
+  }
+
+  static Service routeService(String name, Map<String, String> annotations) {
+    return new ServiceBuilder().withNewMetadata().withName(name).withNamespace(NS).withAnnotations(annotations)
+        .endMetadata().withNewSpec().addNewPort().withName("http").withPort(80).endPort().endSpec().build();
+  }
+
+  /** An endpoint of a slice: address, zone, and conditions ready/serving/terminating. */
+  record Ep(String address, String zone, boolean ready, boolean serving, boolean terminating) {
+    static Ep ready(String address, String zone) {
+      return new Ep(address, zone, true, true, false);
+    }
+
+    static Ep terminating(String address, String zone) {
+      return new Ep(address, zone, false, true, true);
+    }
+  }
+
+  static EndpointSlice slice(String service, String sliceName, Ep... endpoints) {
+    EndpointSliceBuilder b = new EndpointSliceBuilder().withNewMetadata().withName(sliceName).withNamespace(NS)
+        .addToLabels("kubernetes.io/service-name", service).endMetadata()
+        .withAddressType("IPv4")
+        .addNewPort().withName("http").withPort(8080).withProtocol("TCP").endPort();
+    for (Ep e : endpoints) {
+      b.addToEndpoints(new EndpointBuilder().withAddresses(e.address()).withZone(e.zone())
+          .withNewConditions().withReady(e.ready()).withServing(e.serving()).withTerminating(e.terminating())
+          .endConditions().build());
+    }
+    return b.build();
+  }
+
+  void apply(Service s) {
+    admin().services().inNamespace(NS).resource(s).createOr(r -> r.update());
+  }
+
+  void apply(EndpointSlice s) {
+    admin().discovery().v1().endpointSlices().inNamespace(NS).resource(s).createOr(r -> r.update());
+  }
+
+  Map<String, String> annotations(String service) {
+    Service s = admin().services().inNamespace(NS).withName(service).get();
+    return s.getMetadata().getAnnotations() == null ? Map.of() : s.getMetadata().getAnnotations();
+  }
+
+  void annotate(String service, String key, String value) {
+    admin().services().inNamespace(NS).withName(service).edit(s -> {
+      s.getMetadata().getAnnotations().put(key, value);
+      return s;
+    });
+  }
+
+  List<io.fabric8.kubernetes.api.model.Event> events(String service) {
+    EventList list = admin().v1().events().inNamespace(NS).list();
+    return list.getItems().stream().filter(e -> e.getInvolvedObject() != null
+        && service.equals(e.getInvolvedObject().getName())).toList();
+  }
+
+  @Override
+  public void close() {
+    if (admin != null) {
+      admin.close();
+    }
+    server.destroy();
+  }
+}
