@@ -110,6 +110,21 @@ class KubernetesIT {
   }
 
   @Test
+  void aProxyNackBecomesAConfigRejectedWarningEvent() {
+    createChat("20");
+    try (KubeEbb ebb = new KubeEbb(api, "ebb-a", 0).awaitReady();
+        AdsClient envoy = AdsClient.envoy(ebb.xdsPort(), AdsClient.Variant.SOTW)) {
+      await().atMost(Duration.ofSeconds(10)).until(() -> envoy.count(RDS) >= 1 && ebb.server.leader());
+      envoy.nackNext(RDS, "weighted_clusters: unknown cluster (test)");
+      api.annotate("chat", "ebb.dev/canary-weight", "30");
+      await().atMost(Duration.ofSeconds(10)).until(() -> api.events("chat").stream()
+          .anyMatch(e -> e.getType().equals("Warning") && e.getReason().equals("ConfigRejected")
+              && e.getMessage().contains("node envoy-sotw rejected RDS version")
+              && e.getMessage().endsWith("weighted_clusters: unknown cluster (test)")));
+    }
+  }
+
+  @Test
   void terminatingPodsDrainThenLeave() {
     createChat("20");
     try (KubeEbb ebb = new KubeEbb(api, "ebb-a", 0).awaitReady();
