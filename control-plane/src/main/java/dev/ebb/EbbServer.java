@@ -10,6 +10,10 @@ import dev.ebb.api.model.ListenerSpec;
 import dev.ebb.api.model.Route;
 import dev.ebb.kube.KubeStatusWriter;
 import dev.ebb.kube.KubernetesSource;
+import dev.ebb.load.LoadTracker;
+import dev.ebb.load.LrsService;
+import dev.ebb.metrics.EbbMetrics;
+import dev.ebb.rollout.RolloutEngine;
 import dev.ebb.publish.DrainStore;
 import dev.ebb.publish.ExecutorScheduler;
 import dev.ebb.publish.NodeGroup;
@@ -53,14 +57,19 @@ public final class EbbServer implements AutoCloseable {
 
   /** Everything {@code ebb serve} can be told. */
   public record Config(SourceSpec source, String xdsAddress, int xdsPort, String adminAddress, int adminPort,
-      Duration debounceQuiet, Duration debounceMax, Duration filePoll, EnvoyTranslator.Settings envoy) {
+      Duration debounceQuiet, Duration debounceMax, Duration filePoll, EnvoyTranslator.Settings envoy,
+      Duration loadReportInterval) {
+    public static final Duration DEFAULT_LOAD_REPORT_INTERVAL = Duration.ofSeconds(10);
+
     public static Config forFile(Path file) {
       return new Config(new SourceSpec.File(file), "0.0.0.0", 18000, "127.0.0.1", 18001, Duration.ofMillis(100),
-          Duration.ofSeconds(1), Duration.ofSeconds(2), EnvoyTranslator.Settings.DEFAULT);
+          Duration.ofSeconds(1), Duration.ofSeconds(2), EnvoyTranslator.Settings.DEFAULT,
+          DEFAULT_LOAD_REPORT_INTERVAL);
     }
 
-    public Config withPorts(int xds, int admin) {
-      return new Config(source, xdsAddress, xds, adminAddress, admin, debounceQuiet, debounceMax, filePoll, envoy);
+    public Config withLoadReportInterval(Duration interval) {
+      return new Config(source, xdsAddress, xdsPort, adminAddress, adminPort, debounceQuiet, debounceMax, filePoll,
+          envoy, interval);
     }
   }
 
@@ -72,6 +81,8 @@ public final class EbbServer implements AutoCloseable {
   private final KubeStatusWriter statusWriter;
   private final XdsServer xds;
   private final AdminServer admin;
+  private final LoadTracker load;
+  private final EbbMetrics metrics;
 
   public EbbServer(Config config, Clock clock) {
     this(config, clock, XdsEvents.NONE, Optional.empty());
@@ -84,11 +95,33 @@ public final class EbbServer implements AutoCloseable {
     this.clock = clock;
     this.scheduler = new ExecutorScheduler(clock, "ebb-publisher");
     RejectionEvents rejections = new RejectionEvents();
-    this.cache = new XdsCache(clock, XdsEvents.both(events, rejections));
+    this.load = new LoadTracker(clock);
+    XdsCache[] cacheRef = new XdsCache[1];
+    this.metrics = new EbbMetrics(() -> cacheRef[0] == null ? List.of() : cacheRef[0].streams(), load);
+    this.cache = new XdsCache(clock, XdsEvents.both(events, XdsEvents.both(rejections, metrics)));
+    cacheRef[0] = cache;
+    LrsService lrs = new LrsService(load, config.loadReportInterval());
+    Pipeline.Listener listener = new Pipeline.Listener() {
+      @Override
+      public void built(Pipeline.Published published, Duration took) {
+        lrs.track(published.snapshot().clusterNames());
+        metrics.built(published, took);
+      }
+
+      @Override
+      public void drainsEnded(List<RolloutEngine.EndedDrain> ended, java.time.Instant now) {
+        metrics.drainsEnded(ended, now);
+        if (statusWriter != null) {
+          List<EbbMetrics.EndedDrain> recent = metrics.recentDrains();
+          statusWriter.drainsEnded(recent.subList(0, Math.min(ended.size(), recent.size())));
+        }
+      }
+    };
     EnvoyTranslator translator = new EnvoyTranslator(config.envoy());
     if (config.source() instanceof SourceSpec.File f) {
       DrainStore drains = new FileDrainStore(FileDrainStore.besides(f.path()));
-      this.pipeline = new Pipeline(scheduler, config.debounceQuiet(), config.debounceMax(), translator, cache, drains);
+      this.pipeline = new Pipeline(scheduler, config.debounceQuiet(), config.debounceMax(), translator, cache, drains,
+          load::idleSince, config.loadReportInterval(), listener);
       this.source = new FileSource(f.path(), pipeline::submit, clock, config.filePoll());
       this.statusWriter = null;
     } else {
@@ -99,14 +132,16 @@ public final class EbbServer implements AutoCloseable {
       Pipeline[] p = new Pipeline[1];
       KubernetesSource ks = new KubernetesSource(client, k.namespaces(), listeners, m -> p[0].submit(m), clock);
       p[0] = new Pipeline(scheduler, config.debounceQuiet(), config.debounceMax(), translator, cache,
-          ks.drainStore());
+          ks.drainStore(), load::idleSince, config.loadReportInterval(), listener);
       this.pipeline = p[0];
       this.source = ks;
       this.statusWriter = new KubeStatusWriter(client, ks, pipeline, clock, k.identity(), k.leaseNamespace(),
           k.leaseDuration());
+      statusWriter.streamsFrom(load::openStreams);
     }
     rejections.writer = statusWriter;
-    this.xds = new XdsServer(new InetSocketAddress(config.xdsAddress(), config.xdsPort()), cache);
+    metrics.watch(() -> source);
+    this.xds = new XdsServer(new InetSocketAddress(config.xdsAddress(), config.xdsPort()), cache, lrs);
     this.admin = new AdminServer(new InetSocketAddress(config.adminAddress(), config.adminPort()),
         new AdminBackend());
   }
@@ -154,6 +189,14 @@ public final class EbbServer implements AutoCloseable {
 
   public Source source() {
     return source;
+  }
+
+  public LoadTracker load() {
+    return load;
+  }
+
+  public EbbMetrics metrics() {
+    return metrics;
   }
 
   /** Whether this replica writes status and Events (always false for the file source). */
@@ -227,12 +270,17 @@ public final class EbbServer implements AutoCloseable {
 
     @Override
     public Map<String, Object> status() {
-      Map<String, Object> doc = StatusReport.build(source.status(), pipeline, cache, notReadyReason().isEmpty(),
-          clock.instant());
+      Map<String, Object> doc = StatusReport.build(source.status(), pipeline, cache, load, metrics.recentDrains(),
+          notReadyReason().isEmpty(), clock.instant());
       if (statusWriter != null) {
         doc.put("leader", Map.of("self", statusWriter.leader(), "current", statusWriter.currentLeader()));
       }
       return doc;
+    }
+
+    @Override
+    public String metrics() {
+      return metrics.scrape();
     }
 
     @Override

@@ -146,6 +146,10 @@ public final class Main implements Callable<Integer> {
         description = "Quiet period before a change is pushed (default: ${DEFAULT-VALUE}); a burst is pushed within 1s.")
     String debounce;
 
+    @Option(names = "--load-report-interval", defaultValue = "10s",
+        description = "How often nodes send load reports (default: ${DEFAULT-VALUE}).")
+    String loadReportInterval;
+
     @Option(names = "--circuit-breaker-limit", defaultValue = "1000000",
         description = "Envoy max connections, pending requests and requests per cluster (default: ${DEFAULT-VALUE}).")
     int circuitBreakerLimit;
@@ -190,9 +194,20 @@ public final class Main implements Callable<Integer> {
         System.err.println("ebb serve: --debounce: " + e.getMessage());
         return 2;
       }
+      Duration lrsInterval;
+      try {
+        lrsInterval = Durations.parse(loadReportInterval);
+      } catch (IllegalArgumentException e) {
+        System.err.println("ebb serve: --load-report-interval: " + e.getMessage());
+        return 2;
+      }
+      if (lrsInterval.compareTo(Duration.ofMillis(100)) < 0) {
+        System.err.println("ebb serve: --load-report-interval must be at least 100ms, not " + loadReportInterval);
+        return 2;
+      }
       EbbServer.Config config = new EbbServer.Config(spec, xdsAddress, xdsPort, adminAddress, adminPort, quiet,
           Duration.ofSeconds(1).compareTo(quiet) > 0 ? Duration.ofSeconds(1) : quiet, Duration.ofSeconds(2),
-          new EnvoyTranslator.Settings(circuitBreakerLimit, Duration.ofSeconds(5)));
+          new EnvoyTranslator.Settings(circuitBreakerLimit, Duration.ofSeconds(5)), lrsInterval);
       EbbServer server;
       try {
         server = new EbbServer(config, Clock.systemUTC(), dev.ebb.xds.XdsEvents.NONE, client).start();

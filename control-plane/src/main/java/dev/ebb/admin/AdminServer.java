@@ -24,6 +24,9 @@ public final class AdminServer implements AutoCloseable {
     Map<String, Object> status();
 
     Optional<String> configDump();
+
+    /** Prometheus text format. */
+    String metrics();
   }
 
   private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -48,6 +51,7 @@ public final class AdminServer implements AutoCloseable {
     });
     server.createContext("/status", ex -> send(ex, 200, "application/json",
         () -> write(backend.status())));
+    server.createContext("/metrics", ex -> send(ex, 200, "text/plain; version=0.0.4", backend::metrics));
     server.createContext("/config_dump", ex -> {
       Optional<String> dump = backend.configDump();
       send(ex, dump.isPresent() ? 200 : 503, "application/json",

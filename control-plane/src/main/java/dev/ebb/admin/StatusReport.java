@@ -22,7 +22,8 @@ import java.util.Optional;
 public final class StatusReport {
   private StatusReport() {}
 
-  public static Map<String, Object> build(SourceStatus source, Pipeline pipeline, XdsCache cache, boolean ready,
+  public static Map<String, Object> build(SourceStatus source, Pipeline pipeline, XdsCache cache,
+      dev.ebb.load.LoadTracker load, List<dev.ebb.metrics.EbbMetrics.EndedDrain> recentDrains, boolean ready,
       Instant now) {
     Map<String, Object> doc = new LinkedHashMap<>();
     doc.put("ready", ready);
@@ -34,16 +35,27 @@ public final class StatusReport {
     published.ifPresent(p -> {
       doc.put("config", Map.of("version", p.snapshot().version(), "publishedAt", p.at().toString()));
       List<Object> routes = new ArrayList<>();
+      Map<String, dev.ebb.load.LoadTracker.ClusterTotals> totals = load.totals();
+      int reporting = load.reportingNodes();
       for (DesiredState.RouteState r : p.desired().routes()) {
         Map<String, Object> route = route(r, p, streams);
+        if (reporting > 0) {
+          Map<String, Long> open = new LinkedHashMap<>();
+          r.route().backendNames().forEach(b -> open.put(b, Optional.ofNullable(totals.get(b))
+              .map(dev.ebb.load.LoadTracker.ClusterTotals::openStreams).orElse(0L)));
+          route.put("openStreams", open);
+        }
         route.put("draining", p.desired().backends().stream().flatMap(b -> b.drains().stream())
-            .filter(d -> d.route().equals(r.route().name())).map(d -> drain(d, now)).toList());
+            .filter(d -> d.route().equals(r.route().name())).map(d -> drain(d, now, load)).toList());
         routes.add(route);
       }
+      doc.put("loadReports", Map.of("reportingNodes", reporting,
+          "rule", "a drain ends early once every reporting node has sent two reports since it began with no"
+              + " stream in progress on the backend; with no reporting node it runs to its deadline"));
       // drains of routes that no longer exist
       List<Object> orphans = p.desired().backends().stream().flatMap(b -> b.drains().stream())
           .filter(d -> p.desired().routes().stream().noneMatch(r -> r.route().name().equals(d.route())))
-          .map(d -> (Object) drain(d, now)).toList();
+          .map(d -> (Object) drain(d, now, load)).toList();
       doc.put("drainsOfRemovedRoutes", orphans);
       doc.put("routes", routes);
       List<Object> backends = new ArrayList<>();
@@ -55,11 +67,22 @@ public final class StatusReport {
                 .name().toLowerCase(java.util.Locale.ROOT)).toList());
         m.put("state", b.draining() ? "draining" : "active");
         if (b.draining()) {
-          m.put("drains", b.drains().stream().map(d -> drain(d, now)).toList());
+          m.put("drains", b.drains().stream().map(d -> drain(d, now, load)).toList());
         }
         backends.add(m);
       }
       doc.put("backends", backends);
+      doc.put("recentDrains", recentDrains.stream().limit(20).map(e -> {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("route", e.drain().route());
+        m.put("backend", e.drain().backend());
+        m.put("start", e.drain().start().toString());
+        m.put("deadline", e.drain().deadline().toString());
+        m.put("ended", e.at().toString());
+        m.put("outcome", e.drain().outcome().name().toLowerCase(java.util.Locale.ROOT));
+        e.openStreams().ifPresent(n -> m.put("streamsOpenAtEnd", n));
+        return m;
+      }).toList());
     });
     List<Object> nodes = new ArrayList<>();
     for (StreamState s : streams) {
@@ -143,7 +166,7 @@ public final class StatusReport {
     return m;
   }
 
-  private static Map<String, Object> drain(DesiredState.Drain d, Instant now) {
+  private static Map<String, Object> drain(DesiredState.Drain d, Instant now, dev.ebb.load.LoadTracker load) {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("route", d.route());
     m.put("backend", d.backend());
@@ -151,6 +174,7 @@ public final class StatusReport {
     m.put("deadline", d.deadline().toString());
     java.time.Duration left = java.time.Duration.between(now, d.deadline());
     m.put("timeLeft", left.isNegative() ? "0" : Durations.format(left.withNanos(0)));
+    load.openStreams(d.backend()).ifPresent(n -> m.put("streamsLeft", n));
     return m;
   }
 

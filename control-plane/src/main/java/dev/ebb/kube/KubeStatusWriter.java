@@ -62,6 +62,11 @@ public final class KubeStatusWriter implements AutoCloseable {
   /** What Events were already told, per route: so a restart or a new leader does not repeat them. */
   private final Map<String, RouteStatus> told = new HashMap<>();
   private final Map<String, Set<String>> toldErrors = new HashMap<>();
+  /** Drains whose deadline passed with streams open: route/backend to the count. */
+  private final Map<String, Long> expiredWithStreams = new java.util.concurrent.ConcurrentHashMap<>();
+  private final Map<String, java.time.Instant> lastWrite = new HashMap<>();
+  private volatile java.util.function.Function<String, java.util.OptionalLong> streams =
+      b -> java.util.OptionalLong.empty();
 
   public KubeStatusWriter(KubernetesClient client, KubernetesSource source, Pipeline pipeline, Clock clock,
       String identity, String leaseNamespace, Duration leaseDuration) {
@@ -113,6 +118,21 @@ public final class KubeStatusWriter implements AutoCloseable {
 
   public boolean leader() {
     return leader;
+  }
+
+  /** Where open streams per backend come from (load reports). */
+  public void streamsFrom(java.util.function.Function<String, java.util.OptionalLong> source) {
+    this.streams = source;
+  }
+
+  /** Drains that just ended; an expired one with streams open gets a Warning Event. */
+  public void drainsEnded(List<dev.ebb.metrics.EbbMetrics.EndedDrain> ended) {
+    for (var e : ended) {
+      if (e.drain().outcome() == dev.ebb.rollout.RolloutEngine.EndedDrain.Outcome.EXPIRED
+          && e.openStreams().orElse(0L) > 0) {
+        expiredWithStreams.put(e.drain().route() + "|" + e.drain().backend(), e.openStreams().get());
+      }
+    }
   }
 
   public String currentLeader() {
@@ -169,10 +189,18 @@ public final class KubeStatusWriter implements AutoCloseable {
       List<ConfigError> errors = errorsByRoute.getOrDefault(s.key(), List.of());
       Optional<String> lastError = errors.isEmpty() ? Optional.empty()
           : Optional.of(errors.stream().map(ConfigError::message).collect(Collectors.joining("; ")));
-      RouteStatus want = RouteStatus.of(published.get().desired(), s.key(), lastError);
+      RouteStatus want = RouteStatus.of(published.get().desired(), s.key(), lastError, streams);
       String rendered = want.render();
-      if (!rendered.equals(s.annotations().get(Annotations.STATUS))) {
-        patchStatus(s, rendered);
+      String current = s.annotations().get(Annotations.STATUS);
+      if (!rendered.equals(current)) {
+        // stream counts alone change all the time: write them at most every 10 s
+        boolean onlyStreams = RouteStatus.parse(current).map(RouteStatus::withoutStreams)
+            .map(c -> c.equals(want.withoutStreams())).orElse(false);
+        java.time.Instant last = lastWrite.get(s.key());
+        if (!onlyStreams || last == null || clock.instant().isAfter(last.plusSeconds(10))) {
+          patchStatus(s, rendered);
+          lastWrite.put(s.key(), clock.instant());
+        }
       }
       events(s, want, errors);
     }
@@ -207,8 +235,15 @@ public final class KubeStatusWriter implements AutoCloseable {
     for (String b : drainingBefore) {
       if (!drainingNow.contains(b)) {
         boolean cancelled = now.weights().getOrDefault(b, 0) > 0;
-        event(s, "Normal", "DrainFinished", "backend " + b + (cancelled
-            ? " has weight again: drain cancelled" : " finished draining and left the config"));
+        Long open = expiredWithStreams.remove(s.key() + "|" + b);
+        if (open != null) {
+          event(s, "Warning", "DrainFinished", "backend " + b + " reached its drain deadline with " + open
+              + " streams still open; its cluster left the config (the streams run until the backend or the"
+              + " client closes them)");
+        } else {
+          event(s, "Normal", "DrainFinished", "backend " + b + (cancelled
+              ? " has weight again: drain cancelled" : " finished draining and left the config"));
+        }
       }
     }
     Set<String> seen = toldErrors.computeIfAbsent(s.key(), k -> new HashSet<>());

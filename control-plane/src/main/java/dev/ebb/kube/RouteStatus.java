@@ -20,22 +20,36 @@ import java.util.Optional;
 public record RouteStatus(Map<String, Integer> weights, List<DrainEntry> draining, Optional<String> lastError) {
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  /** One draining backend (its cluster name) of this route. */
-  public record DrainEntry(String backend, Instant start, Instant deadline) {}
+  /** One draining backend (its cluster name) of this route, with its open streams where load reports tell. */
+  public record DrainEntry(String backend, Instant start, Instant deadline, Optional<Long> streams) {
+    DrainEntry withoutStreams() {
+      return new DrainEntry(backend, start, deadline, Optional.empty());
+    }
+  }
+
+  /** The same status without stream counts: what decides whether a write is due at once. */
+  RouteStatus withoutStreams() {
+    return new RouteStatus(weights, draining.stream().map(DrainEntry::withoutStreams).toList(), lastError);
+  }
 
   public RouteStatus {
     weights = Map.copyOf(weights);
     draining = List.copyOf(draining);
   }
 
-  static RouteStatus of(DesiredState desired, String route, Optional<String> lastError) {
+  static RouteStatus of(DesiredState desired, String route, Optional<String> lastError,
+      java.util.function.Function<String, java.util.OptionalLong> streams) {
     Map<String, Integer> weights = new LinkedHashMap<>();
     desired.routes().stream().filter(r -> r.route().name().equals(route)).findFirst()
         .ifPresent(r -> r.route().backendNames().forEach(b -> weights.put(b, r.weights().stream()
             .filter(w -> w.backend().equals(b)).mapToInt(DesiredState.WeightedBackend::weight).sum())));
     List<DrainEntry> drains = new ArrayList<>();
     desired.backends().forEach(b -> b.drains().stream().filter(d -> d.route().equals(route))
-        .forEach(d -> drains.add(new DrainEntry(d.backend(), d.start(), d.deadline()))));
+        .forEach(d -> {
+          java.util.OptionalLong n = streams.apply(d.backend());
+          drains.add(new DrainEntry(d.backend(), d.start(), d.deadline(),
+              n.isPresent() ? Optional.of(n.getAsLong()) : Optional.empty()));
+        }));
     return new RouteStatus(weights, drains, lastError);
   }
 
@@ -51,6 +65,7 @@ public record RouteStatus(Map<String, Integer> weights, List<DrainEntry> drainin
       m.put("backend", e.backend());
       m.put("start", e.start().toString());
       m.put("deadline", e.deadline().toString());
+      e.streams().ifPresent(n -> m.put("streams", String.valueOf(n)));
       d.add(m);
     }
     doc.put("draining", d);
@@ -75,7 +90,8 @@ public record RouteStatus(Map<String, Integer> weights, List<DrainEntry> drainin
       List<DrainEntry> drains = new ArrayList<>();
       for (JsonNode n : root.path("draining")) {
         drains.add(new DrainEntry(n.get("backend").asText(), Instant.parse(n.get("start").asText()),
-            Instant.parse(n.get("deadline").asText())));
+            Instant.parse(n.get("deadline").asText()),
+            n.has("streams") ? Optional.of(n.get("streams").asLong()) : Optional.empty()));
       }
       Optional<String> err = root.has("lastError") ? Optional.of(root.get("lastError").asText()) : Optional.empty();
       return Optional.of(new RouteStatus(weights, drains, err));

@@ -8,6 +8,7 @@ import dev.ebb.translate.EnvoyTranslator;
 import dev.ebb.xds.XdsCache;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
@@ -25,11 +26,25 @@ public final class Pipeline {
   /** What the last build produced, for /status and /readyz. */
   public record Published(XdsSnapshot snapshot, DesiredState desired, Instant at, long generation) {}
 
+  /** What the pipeline did, for metrics, load reporting and Events. Called on the pipeline's thread. */
+  public interface Listener {
+    Listener NONE = new Listener() {};
+
+    /** After every build that published (or confirmed) a config. */
+    default void built(Published published, Duration took) {}
+
+    default void drainsEnded(List<RolloutEngine.EndedDrain> ended, Instant now) {}
+  }
+
   private final Scheduler scheduler;
   private final EnvoyTranslator translator;
   private final XdsCache cache;
   private final DrainStore drainStore;
+  private final RolloutEngine.IdleSignal idle;
+  private final Duration idleCheck;
+  private final Listener listener;
   private final Debouncer debouncer;
+  private volatile Instant changeSeenAt;
   private final AtomicLong generation = new AtomicLong();
   private final AtomicLong builds = new AtomicLong();
   private volatile Model model;
@@ -42,6 +57,19 @@ public final class Pipeline {
 
   public Pipeline(Scheduler scheduler, Duration quiet, Duration maxDelay, EnvoyTranslator translator,
       XdsCache cache, DrainStore drainStore) {
+    this(scheduler, quiet, maxDelay, translator, cache, drainStore, RolloutEngine.IdleSignal.NONE, Duration.ZERO,
+        Listener.NONE);
+  }
+
+  /**
+   * @param idle load reports' verdict on draining backends (a drain may end early)
+   * @param idleCheck while drains run, how often to ask {@code idle} again (zero: only at deadlines)
+   */
+  public Pipeline(Scheduler scheduler, Duration quiet, Duration maxDelay, EnvoyTranslator translator,
+      XdsCache cache, DrainStore drainStore, RolloutEngine.IdleSignal idle, Duration idleCheck, Listener listener) {
+    this.idle = idle;
+    this.idleCheck = idleCheck;
+    this.listener = listener;
     this.scheduler = scheduler;
     this.translator = translator;
     this.cache = cache;
@@ -91,6 +119,9 @@ public final class Pipeline {
 
   /** A source's new model. Nothing is published before the first one arrives. */
   public void submit(Model next) {
+    if (changeSeenAt == null) {
+      changeSeenAt = scheduler.now();
+    }
     this.model = next;
     debouncer.trigger();
   }
@@ -120,11 +151,14 @@ public final class Pipeline {
       return;
     }
     Instant now = scheduler.now();
+    Instant seen = changeSeenAt != null ? changeSeenAt : now;
+    changeSeenAt = null;
     if (drains == null) {
       loadDrains();
     }
+    long started = System.nanoTime();
     try {
-      RolloutEngine.Result result = RolloutEngine.step(m, drains, now);
+      RolloutEngine.Result result = RolloutEngine.step(m, drains, now, idle);
       DesiredState desired = result.desired();
       XdsSnapshot snapshot = XdsSnapshot.of(translator.translate(desired));
       logDrainChanges(drains, result.next(), now);
@@ -134,14 +168,24 @@ public final class Pipeline {
       if (previous != null && previous.snapshot().version().equals(snapshot.version())) {
         published = new Published(previous.snapshot(), desired, previous.at(), previous.generation());
       } else {
-        cache.publish(snapshot);
-        long gen = generation.incrementAndGet();
-        published = new Published(snapshot, desired, now, gen);
+        long gen = generation.get() + 1;
+        XdsSnapshot origin = snapshot.published(gen, seen);
+        cache.publish(origin);
+        generation.set(gen);
+        published = new Published(origin, desired, now, gen);
         LOG.info("published config {} ({} routes, {} clusters)", snapshot.version(), desired.routes().size(),
             desired.backends().size());
       }
       lastError = null;
-      scheduleWakeUp(desired.nextChange());
+      if (!result.ended().isEmpty()) {
+        listener.drainsEnded(result.ended(), now);
+      }
+      listener.built(published, Duration.ofNanos(System.nanoTime() - started));
+      Optional<Instant> wake = desired.nextChange();
+      if (wake.isPresent() && !idleCheck.isZero() && now.plus(idleCheck).isBefore(wake.get())) {
+        wake = Optional.of(now.plus(idleCheck)); // drains may end early on load reports: look again soon
+      }
+      scheduleWakeUp(wake);
     } catch (RuntimeException e) {
       lastError = "config not published: " + e.getMessage();
       LOG.error("config not published; the last good config stays in force", e);

@@ -32,24 +32,32 @@ public final class XdsSnapshot {
 
   private final String version;
   private final SortedMap<String, Res> clusters;
+  private final SortedMap<String, Res> grpcClusters;
   private final SortedMap<String, Res> endpoints;
   private final List<ListenerRes> envoyListeners;
   private final SortedMap<String, Res> grpcListeners;
   private final SortedMap<String, Res> grpcRoutes;
   private final Map<String, Set<String>> routeClusters;
-  private final Map<NodeGroup, View> views = new ConcurrentHashMap<>();
+  private final Map<NodeGroup, View> views;
+  private final long generation;
+  private final java.time.Instant observedAt;
 
-  private XdsSnapshot(SortedMap<String, Res> clusters, SortedMap<String, Res> endpoints,
+  private XdsSnapshot(SortedMap<String, Res> clusters, SortedMap<String, Res> grpcClusters,
+      SortedMap<String, Res> endpoints,
       List<ListenerRes> envoyListeners, SortedMap<String, Res> grpcListeners, SortedMap<String, Res> grpcRoutes,
       Map<String, Set<String>> routeClusters) {
     this.clusters = clusters;
+    this.grpcClusters = grpcClusters;
     this.endpoints = endpoints;
     this.envoyListeners = envoyListeners;
     this.grpcListeners = grpcListeners;
     this.grpcRoutes = grpcRoutes;
     this.routeClusters = routeClusters;
+    this.views = new ConcurrentHashMap<>();
+    this.generation = 0;
+    this.observedAt = java.time.Instant.EPOCH;
     StringBuilder all = new StringBuilder();
-    for (Map<String, Res> m : List.of(clusters, endpoints, grpcListeners, grpcRoutes)) {
+    for (Map<String, Res> m : List.of(clusters, grpcClusters, endpoints, grpcListeners, grpcRoutes)) {
       m.values().forEach(r -> all.append(r.name()).append('=').append(r.hash()).append(';'));
       all.append('|');
     }
@@ -61,6 +69,7 @@ public final class XdsSnapshot {
   /** Hashes every resource and checks every reference; throws {@link InconsistentSnapshotException}. */
   public static XdsSnapshot of(Translation t) {
     SortedMap<String, Res> clusters = hashAll(t.clusters());
+    SortedMap<String, Res> grpcClusters = hashAll(t.grpcClusters());
     SortedMap<String, Res> endpoints = hashAll(t.endpoints());
     SortedMap<String, Res> grpcListeners = hashAll(t.grpcListeners());
     SortedMap<String, Res> grpcRoutes = hashAll(t.grpcRoutes());
@@ -85,12 +94,45 @@ public final class XdsSnapshot {
     if (!problems.isEmpty()) {
       throw new InconsistentSnapshotException(String.join("; ", problems));
     }
-    return new XdsSnapshot(clusters, endpoints, List.copyOf(listeners), grpcListeners, grpcRoutes, refs);
+    return new XdsSnapshot(clusters, grpcClusters, endpoints, List.copyOf(listeners), grpcListeners, grpcRoutes,
+        refs);
   }
 
   public static XdsSnapshot empty() {
-    return new XdsSnapshot(new TreeMap<>(), new TreeMap<>(), List.of(), new TreeMap<>(), new TreeMap<>(),
-        Map.of());
+    return new XdsSnapshot(new TreeMap<>(), new TreeMap<>(), new TreeMap<>(), List.of(), new TreeMap<>(),
+        new TreeMap<>(), Map.of());
+  }
+
+  private XdsSnapshot(XdsSnapshot s, long generation, java.time.Instant observedAt) {
+    this.clusters = s.clusters;
+    this.grpcClusters = s.grpcClusters;
+    this.endpoints = s.endpoints;
+    this.envoyListeners = s.envoyListeners;
+    this.grpcListeners = s.grpcListeners;
+    this.grpcRoutes = s.grpcRoutes;
+    this.routeClusters = s.routeClusters;
+    this.views = s.views;
+    this.version = s.version;
+    this.generation = generation;
+    this.observedAt = observedAt;
+  }
+
+  /** The same snapshot as published: its generation and when the change it carries was first seen. */
+  public XdsSnapshot published(long generation, java.time.Instant observedAt) {
+    return new XdsSnapshot(this, generation, observedAt);
+  }
+
+  public long generation() {
+    return generation;
+  }
+
+  public java.time.Instant observedAt() {
+    return observedAt;
+  }
+
+  /** Names of every cluster in the snapshot. */
+  public java.util.Set<String> clusterNames() {
+    return clusters.keySet();
   }
 
   /** Content hash of everything: the same input gives the same version on every replica and restart. */
@@ -104,7 +146,7 @@ public final class XdsSnapshot {
 
   private View buildView(NodeGroup group) {
     Map<TypeUrl, SortedMap<String, Res>> byType = new EnumMap<>(TypeUrl.class);
-    byType.put(TypeUrl.CLUSTER, clusters);
+    byType.put(TypeUrl.CLUSTER, group.envoy() ? clusters : grpcClusters);
     byType.put(TypeUrl.ENDPOINT, endpoints);
     Map<String, Set<String>> viewRefs = new TreeMap<>();
     if (group.envoy()) {

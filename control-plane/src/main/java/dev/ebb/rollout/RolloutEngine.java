@@ -35,8 +35,29 @@ import java.util.TreeMap;
  * </ul>
  */
 public final class RolloutEngine {
-  /** The desired state now, and what to remember for the next run. */
-  public record Result(DesiredState desired, DrainState next) {}
+  /** The desired state now, what to remember for the next run, and the drains that ended in this step. */
+  public record Result(DesiredState desired, DrainState next, List<EndedDrain> ended) {
+    public Result {
+      ended = List.copyOf(ended);
+    }
+  }
+
+  /** A drain that ended: its deadline passed, its backend went idle early, or it got weight again. */
+  public record EndedDrain(String route, String backend, Instant start, Instant deadline, Outcome outcome) {
+    /** How a drain ended. */
+    public enum Outcome { EXPIRED, IDLE, CANCELLED }
+  }
+
+  /**
+   * What load reports say: whether every reporting node has reported, at least twice since {@code since},
+   * no stream in progress on the backend's cluster (false when no node reports).
+   */
+  @FunctionalInterface
+  public interface IdleSignal {
+    IdleSignal NONE = (backend, since) -> false;
+
+    boolean idleSince(String backend, Instant since);
+  }
 
   private RolloutEngine() {}
 
@@ -46,6 +67,10 @@ public final class RolloutEngine {
   }
 
   public static Result step(Model model, DrainState previous, Instant now) {
+    return step(model, previous, now, IdleSignal.NONE);
+  }
+
+  public static Result step(Model model, DrainState previous, Instant now, IdleSignal idle) {
     Map<String, Backend> defs = model.backendsByName();
     SortedMap<RouteBackend, Active> active = new TreeMap<>();
     List<RouteState> routes = new ArrayList<>();
@@ -60,11 +85,14 @@ public final class RolloutEngine {
     }
 
     SortedMap<RouteBackend, DrainRecord> drains = new TreeMap<>();
+    List<EndedDrain> ended = new ArrayList<>();
     // drains that go on (not cancelled by new weight)
     previous.drains().forEach((key, d) -> {
       if (!active.containsKey(key)) {
         Duration timeout = model.route(key.route()).map(Route::drainTimeout).orElse(d.timeout());
         drains.put(key, new DrainRecord(d.start(), timeout, remembered(defs.get(key.backend()), d.endpoints())));
+      } else {
+        ended.add(new EndedDrain(key.route(), key.backend(), d.start(), d.deadline(), EndedDrain.Outcome.CANCELLED));
       }
     });
     // backends that just lost their weight
@@ -74,7 +102,15 @@ public final class RolloutEngine {
         drains.put(key, new DrainRecord(now, timeout, remembered(defs.get(key.backend()), a.endpoints())));
       }
     });
-    drains.values().removeIf(d -> !now.isBefore(d.deadline()));
+    drains.entrySet().removeIf(e -> {
+      DrainRecord d = e.getValue();
+      EndedDrain.Outcome outcome = !now.isBefore(d.deadline()) ? EndedDrain.Outcome.EXPIRED
+          : idle.idleSince(e.getKey().backend(), d.start()) ? EndedDrain.Outcome.IDLE : null;
+      if (outcome != null) {
+        ended.add(new EndedDrain(e.getKey().route(), e.getKey().backend(), d.start(), d.deadline(), outcome));
+      }
+      return outcome != null;
+    });
 
     Map<String, List<Drain>> drainsByBackend = new TreeMap<>();
     Map<String, List<Endpoint>> rememberedByBackend = new TreeMap<>();
@@ -96,7 +132,7 @@ public final class RolloutEngine {
     }
     Optional<Instant> next = drains.values().stream().map(DrainRecord::deadline).min(Instant::compareTo);
     DesiredState desired = new DesiredState(model.listeners(), routes, new ArrayList<>(backends.values()), next);
-    return new Result(desired, new DrainState(active, drains));
+    return new Result(desired, new DrainState(active, drains), ended);
   }
 
   /**

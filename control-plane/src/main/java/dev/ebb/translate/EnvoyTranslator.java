@@ -100,7 +100,11 @@ public final class EnvoyTranslator {
       grpcListeners.put(host, apiListener(host));
       grpcRoutes.put(host, routeConfiguration(host, routes, true));
     });
-    return new Translation(clusters, endpoints, envoyListeners, grpcListeners, grpcRoutes);
+    SortedMap<String, Cluster> grpcClusters = new TreeMap<>();
+    ConfigSource self = ConfigSource.newBuilder()
+        .setSelf(io.envoyproxy.envoy.config.core.v3.SelfConfigSource.getDefaultInstance()).build();
+    clusters.forEach((name, c) -> grpcClusters.put(name, c.toBuilder().setLrsServer(self).build()));
+    return new Translation(clusters, grpcClusters, endpoints, envoyListeners, grpcListeners, grpcRoutes);
   }
 
   static ConfigSource ads() {

@@ -12,12 +12,15 @@ import java.util.SortedMap;
  * The Envoy resources for one desired state, for both node groups. Maps are sorted by resource name, so the
  * same input gives the same order and bytes.
  *
+ * @param grpcClusters the clusters for proxyless gRPC clients: the same, with {@code lrs_server: self} so that
+ *     they report load to Ebb
  * @param envoyListeners socket listeners with their RouteConfiguration (named like the listener)
  * @param grpcListeners api_listener Listeners for proxyless gRPC clients, one per host, named like the host
  * @param grpcRoutes RouteConfigurations for proxyless gRPC clients, one per host, named like the host
  */
 public record Translation(
     SortedMap<String, Cluster> clusters,
+    SortedMap<String, Cluster> grpcClusters,
     SortedMap<String, ClusterLoadAssignment> endpoints,
     List<EnvoyListener> envoyListeners,
     SortedMap<String, Listener> grpcListeners,

@@ -48,6 +48,7 @@ public final class StreamState {
     Instant nackedAt;
     long nacks;
     boolean wildcard;
+    long sentGeneration = -1;
   }
 
   /** A type's ACK/NACK status for /status. */
@@ -61,6 +62,11 @@ public final class StreamState {
   Node node;
   NodeGroup group;
   final Map<TypeUrl, TypeState> types = new EnumMap<>(TypeUrl.class);
+  /** Set while a published change is being answered on this stream. */
+  boolean publishing;
+  long awaitingGeneration = -1;
+  java.time.Instant awaitingObservedAt;
+  final java.util.EnumSet<TypeUrl> awaitingTypes = java.util.EnumSet.noneOf(TypeUrl.class);
 
   StreamState(long id, Instant opened) {
     this.id = id;

@@ -70,11 +70,33 @@ public final class XdsCache implements ConfigWatcher, DiscoveryServerCallbacks {
     this.snapshot = next;
     for (StreamState s : streams.values()) {
       synchronized (s) {
-        for (TypeUrl t : TypeUrl.ORDER) {
-          evaluate(s, t);
+        s.publishing = true;
+        try {
+          for (TypeUrl t : TypeUrl.ORDER) {
+            evaluate(s, t);
+          }
+        } finally {
+          s.publishing = false;
         }
       }
     }
+  }
+
+  /**
+   * A response caused by a published change: the node has that change once it ACKs every type the change
+   * sent it (one propagation sample per node per change).
+   */
+  private void noteSent(StreamState s, TypeUrl type, XdsSnapshot snap) {
+    s.type(type).sentGeneration = snap.generation();
+    if (!s.publishing) {
+      return;
+    }
+    if (s.awaitingGeneration != snap.generation()) {
+      s.awaitingGeneration = snap.generation();
+      s.awaitingObservedAt = snap.observedAt();
+      s.awaitingTypes.clear();
+    }
+    s.awaitingTypes.add(type);
   }
 
   public Optional<XdsSnapshot> current() {
@@ -185,6 +207,9 @@ public final class XdsCache implements ConfigWatcher, DiscoveryServerCallbacks {
     ts.ackedVersion = ts.sentVersion;
     ts.ackedAt = clock.instant();
     events.acked(s, type, ts.sentVersion);
+    if (ts.sentGeneration == s.awaitingGeneration && s.awaitingTypes.remove(type) && s.awaitingTypes.isEmpty()) {
+      events.propagated(s, java.time.Duration.between(s.awaitingObservedAt, ts.ackedAt));
+    }
     if (type == TypeUrl.CLUSTER) {
       // routes held back for these clusters may go now
       evaluate(s, TypeUrl.ROUTE);
@@ -335,6 +360,7 @@ public final class XdsCache implements ConfigWatcher, DiscoveryServerCallbacks {
     ts.sotwWatch = null;
     ts.sotwHasClusterChanged = false;
     List<com.google.protobuf.Message> resources = candidate.values().stream().map(Res::message).toList();
+    noteSent(s, type, snapshot);
     try {
       watch.respond(Response.create(watch.request(), resources, version));
     } catch (WatchCancelledException e) {
@@ -384,6 +410,7 @@ public final class XdsCache implements ConfigWatcher, DiscoveryServerCallbacks {
     ts.deltaRemoved = removed;
     ts.deltaSignature = signature;
     ts.deltaWatch = null;
+    noteSent(s, type, snapshot);
     Map<String, VersionedResource<?>> resources = new LinkedHashMap<>();
     changed.forEach((n, r) -> resources.put(n, VersionedResource.create(r.message(), r.hash())));
     try {

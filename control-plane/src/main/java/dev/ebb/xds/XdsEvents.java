@@ -18,6 +18,9 @@ public interface XdsEvents {
   /** A NACK of the response that held {@code names}. */
   default void nacked(StreamState stream, TypeUrl type, String version, String detail, java.util.Set<String> names) {}
 
+  /** A node ACKed everything a published change sent it, {@code took} after the change was first seen. */
+  default void propagated(StreamState stream, java.time.Duration took) {}
+
   /** Both listeners, in order. */
   static XdsEvents both(XdsEvents a, XdsEvents b) {
     return new XdsEvents() {
@@ -43,6 +46,12 @@ public interface XdsEvents {
       public void acked(StreamState stream, TypeUrl type, String version) {
         a.acked(stream, type, version);
         b.acked(stream, type, version);
+      }
+
+      @Override
+      public void propagated(StreamState stream, java.time.Duration took) {
+        a.propagated(stream, took);
+        b.propagated(stream, took);
       }
 
       @Override

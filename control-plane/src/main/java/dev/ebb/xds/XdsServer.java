@@ -15,10 +15,19 @@ public final class XdsServer implements AutoCloseable {
   private final Server server;
 
   public XdsServer(InetSocketAddress address, XdsCache cache) {
+    this(address, cache, null);
+  }
+
+  /** @param lrs the Load Reporting Service served on the same port (null: none) */
+  public XdsServer(InetSocketAddress address, XdsCache cache, io.grpc.BindableService lrs) {
     V3DiscoveryServer discovery = new V3DiscoveryServer(List.of(cache), cache,
         new io.envoyproxy.controlplane.server.DefaultExecutorGroup(), new CachedProtoResourcesSerializer());
-    this.server = NettyServerBuilder.forAddress(address)
-        .addService(discovery.getAggregatedDiscoveryServiceImpl())
+    NettyServerBuilder builder = NettyServerBuilder.forAddress(address)
+        .addService(discovery.getAggregatedDiscoveryServiceImpl());
+    if (lrs != null) {
+      builder.addService(lrs);
+    }
+    this.server = builder
         // Envoy sends HTTP/2 keepalives on its xDS connection; do not answer them with GOAWAY
         .permitKeepAliveTime(10, TimeUnit.SECONDS)
         .permitKeepAliveWithoutCalls(true)

@@ -22,7 +22,7 @@ class XdsSnapshotTest {
         .build();
     TreeMap<String, RouteConfiguration> routes = new TreeMap<>();
     routes.put(rc.getName(), rc);
-    Translation t = new Translation(new TreeMap<>(), new TreeMap<>(), List.of(), new TreeMap<>(), routes);
+    Translation t = new Translation(new TreeMap<>(), new TreeMap<>(), new TreeMap<>(), List.of(), new TreeMap<>(), routes);
     assertThatThrownBy(() -> XdsSnapshot.of(t)).isInstanceOf(InconsistentSnapshotException.class)
         .hasMessageContaining("names cluster ghost, which is not sent");
   }
@@ -31,7 +31,7 @@ class XdsSnapshotTest {
   void refusesAnEdsClusterWithoutEndpoints() {
     TreeMap<String, Cluster> clusters = new TreeMap<>();
     clusters.put("v1", Cluster.newBuilder().setName("v1").setType(Cluster.DiscoveryType.EDS).build());
-    Translation t = new Translation(clusters, new TreeMap<>(), List.of(), new TreeMap<>(), new TreeMap<>());
+    Translation t = new Translation(clusters, clusters, new TreeMap<>(), List.of(), new TreeMap<>(), new TreeMap<>());
     assertThatThrownBy(() -> XdsSnapshot.of(t)).hasMessageContaining("cluster v1 has no ClusterLoadAssignment");
   }
 

@@ -20,6 +20,8 @@ import java.time.Duration;
 /** Ebb started in this JVM from a YAML file in a temporary directory, on free ports. */
 final class EbbFixture implements AutoCloseable {
   private static final HttpClient HTTP = HttpClient.newHttpClient();
+  /** Short, so that load-report tests take seconds. */
+  static final Duration LOAD_REPORT_INTERVAL = Duration.ofMillis(500);
   final Path dir;
   final Path file;
   private EbbServer server;
@@ -37,7 +39,8 @@ final class EbbFixture implements AutoCloseable {
   /** Starts on the given xDS port (0: any free one). */
   EbbFixture start(int xdsPort) {
     EbbServer.Config c = new EbbServer.Config(new EbbServer.SourceSpec.File(file), "127.0.0.1", xdsPort, "127.0.0.1", 0, Duration.ofMillis(20),
-        Duration.ofMillis(200), Duration.ofSeconds(1), EnvoyTranslator.Settings.DEFAULT);
+        Duration.ofMillis(200), Duration.ofSeconds(1), EnvoyTranslator.Settings.DEFAULT,
+        LOAD_REPORT_INTERVAL);
     server = new EbbServer(c, Clock.systemUTC()).start();
     await().atMost(Duration.ofSeconds(10)).until(() -> server.notReadyReason().isEmpty());
     return this;

@@ -20,7 +20,8 @@ final class KubeEbb implements AutoCloseable {
     client = api.newClient();
     EbbServer.Config c = new EbbServer.Config(new EbbServer.SourceSpec.Kubernetes(List.of(MockApiServer.NS),
         Optional.empty(), MockApiServer.NS, Duration.ofSeconds(3), identity), "127.0.0.1", xdsPort, "127.0.0.1", 0,
-        Duration.ofMillis(20), Duration.ofMillis(200), Duration.ofSeconds(1), EnvoyTranslator.Settings.DEFAULT);
+        Duration.ofMillis(20), Duration.ofMillis(200), Duration.ofSeconds(1), EnvoyTranslator.Settings.DEFAULT,
+        EbbFixture.LOAD_REPORT_INTERVAL);
     server = new EbbServer(c, Clock.systemUTC(), XdsEvents.NONE, Optional.of(client)).start();
   }
 

@@ -1,0 +1,233 @@
+package dev.ebb.metrics;
+
+import dev.ebb.api.model.ConfigError;
+import dev.ebb.load.LoadTracker;
+import dev.ebb.publish.NodeGroup;
+import dev.ebb.publish.Pipeline;
+import dev.ebb.publish.TypeUrl;
+import dev.ebb.rollout.DesiredState;
+import dev.ebb.rollout.RolloutEngine;
+import dev.ebb.source.Source;
+import dev.ebb.xds.StreamState;
+import dev.ebb.xds.XdsEvents;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MultiGauge;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.Supplier;
+
+/**
+ * Ebb's metrics (all named {@code ebb_*}, documented in docs/METRICS.md) and the JVM's, in Prometheus format.
+ * It listens to the xDS cache and the pipeline; per-route and per-backend series are refreshed at scrape time.
+ */
+public final class EbbMetrics implements XdsEvents, Pipeline.Listener {
+  /** A drain that ended, with the streams still open then (where known). */
+  public record EndedDrain(RolloutEngine.EndedDrain drain, Optional<Long> openStreams, Instant at) {}
+
+  private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  private final Timer propagation;
+  private final Timer build;
+  private final MultiGauge routeWeights;
+  private final MultiGauge backendStreams;
+  private final MultiGauge routeStreams;
+  private final MultiGauge drainingBackends;
+  private final LoadTracker load;
+  private final Deque<EndedDrain> recent = new ArrayDeque<>();
+  private final Set<String> seenErrors = new HashSet<>();
+  private volatile Pipeline.Published published;
+  private volatile Supplier<Source> source = () -> null;
+
+  public EbbMetrics(Supplier<java.util.Collection<StreamState>> streams, LoadTracker load) {
+    this.load = load;
+    new JvmMemoryMetrics().bindTo(registry);
+    new JvmGcMetrics().bindTo(registry);
+    new JvmThreadMetrics().bindTo(registry);
+    new ClassLoaderMetrics().bindTo(registry);
+    new ProcessorMetrics().bindTo(registry);
+    new UptimeMetrics().bindTo(registry);
+    propagation = Timer.builder("ebb.config.propagation")
+        .description("From a source change being seen to a node ACKing everything it sent that node; one sample"
+            + " per node per change")
+        .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1))
+        .maximumExpectedValue(Duration.ofSeconds(60)).register(registry);
+    build = Timer.builder("ebb.snapshot.build").description("Time to compute, translate and check one config")
+        .publishPercentileHistogram().register(registry);
+    routeWeights = MultiGauge.builder("ebb.route.weight.percent")
+        .description("Share of a route's NEW streams per backend, in effect now").register(registry);
+    backendStreams = MultiGauge.builder("ebb.backend.open.streams")
+        .description("Streams in progress on a backend, summed over reporting nodes (load reports)")
+        .register(registry);
+    routeStreams = MultiGauge.builder("ebb.route.open.streams")
+        .description("Streams in progress per route and backend (a backend shared by routes counts for each)")
+        .register(registry);
+    drainingBackends = MultiGauge.builder("ebb.drain.deadline.seconds")
+        .description("Seconds until a draining backend leaves the config").register(registry);
+    Gauge.builder("ebb.draining.backends", () -> Optional.ofNullable(published).map(p -> p.desired().backends()
+        .stream().filter(DesiredState.BackendState::draining).count()).orElse(0L))
+        .description("Backends draining now").register(registry);
+    Gauge.builder("ebb.lrs.reporting.nodes", load::reportingNodes)
+        .description("Nodes with an open load report stream that have sent a report").register(registry);
+    Gauge.builder("ebb.config.generation", () -> Optional.ofNullable(published).map(Pipeline.Published::generation)
+        .orElse(0L)).description("Configs published since start").register(registry);
+    Gauge.builder("ebb.invalid.inputs", () -> Optional.ofNullable(source.get())
+        .map(s -> s.status().errors().size()).orElse(0))
+        .description("Inputs rejected now (their objects keep their last good config)").register(registry);
+    for (String group : List.of("envoy", "grpc")) {
+      for (String variant : List.of("sotw", "delta")) {
+        Gauge.builder("ebb.xds.connected.nodes", () -> streams.get().stream()
+                .filter(s -> s.group().map(NodeGroup::label).orElse("").equals(group))
+                .filter(s -> s.delta() == variant.equals("delta")).count())
+            .tags("group", group, "variant", variant)
+            .description("Open ADS streams").register(registry);
+      }
+    }
+  }
+
+  public void watch(Supplier<Source> sourceSupplier) {
+    this.source = sourceSupplier;
+  }
+
+  // ---- xDS events ----
+
+  @Override
+  public void pushed(StreamState stream, TypeUrl type, String version, int resources, int bytes) {
+    Counter.builder("ebb.xds.pushes").tag("type", type.shortName()).description("xDS responses sent")
+        .register(registry).increment();
+    Counter.builder("ebb.xds.push.bytes").tag("type", type.shortName()).baseUnit("bytes")
+        .description("Bytes of xDS responses sent").register(registry).increment(bytes);
+  }
+
+  @Override
+  public void acked(StreamState stream, TypeUrl type, String version) {
+    Counter.builder("ebb.xds.acks").tag("type", type.shortName()).description("ACKs received")
+        .register(registry).increment();
+  }
+
+  @Override
+  public void nacked(StreamState stream, TypeUrl type, String version, String detail, Set<String> names) {
+    Counter.builder("ebb.xds.nacks").tag("type", type.shortName()).description("NACKs received")
+        .register(registry).increment();
+  }
+
+  @Override
+  public void propagated(StreamState stream, Duration took) {
+    propagation.record(took.isNegative() ? Duration.ZERO : took);
+  }
+
+  // ---- pipeline ----
+
+  @Override
+  public void built(Pipeline.Published p, Duration took) {
+    published = p;
+    build.record(took);
+    Source s = source.get();
+    if (s != null) {
+      synchronized (seenErrors) {
+        List<String> now = s.status().errors().stream().map(ConfigError::message).toList();
+        for (String e : now) {
+          if (seenErrors.add(e)) {
+            Counter.builder("ebb.invalid.inputs.total").description("Rejected inputs seen (each message once)")
+                .register(registry).increment();
+          }
+        }
+        seenErrors.retainAll(now);
+      }
+    }
+  }
+
+  @Override
+  public void drainsEnded(List<RolloutEngine.EndedDrain> ended, Instant now) {
+    for (RolloutEngine.EndedDrain d : ended) {
+      Optional<Long> open = d.outcome() == RolloutEngine.EndedDrain.Outcome.CANCELLED ? Optional.empty()
+          : Optional.of(load.openStreams(d.backend())).filter(java.util.OptionalLong::isPresent)
+              .map(java.util.OptionalLong::getAsLong);
+      Counter.builder("ebb.drains.ended").tag("outcome", d.outcome().name().toLowerCase(java.util.Locale.ROOT))
+          .description("Drains that ended: expired (deadline), idle (no open streams), cancelled (weight again)")
+          .register(registry).increment();
+      if (d.outcome() == RolloutEngine.EndedDrain.Outcome.EXPIRED && open.orElse(0L) > 0) {
+        Counter.builder("ebb.drains.expired.with.streams").description("Drains whose deadline passed with"
+            + " streams still open").register(registry).increment();
+        Counter.builder("ebb.drains.expired.open.streams").description("Streams still open when their backend's"
+            + " drain expired").register(registry).increment(open.get());
+      }
+      synchronized (recent) {
+        recent.addFirst(new EndedDrain(d, open, now));
+        while (recent.size() > 50) {
+          recent.removeLast();
+        }
+      }
+    }
+  }
+
+  /** The last drains that ended, newest first. */
+  public List<EndedDrain> recentDrains() {
+    synchronized (recent) {
+      return new ArrayList<>(recent);
+    }
+  }
+
+  /** Prometheus text, with the per-route and per-backend series refreshed now. */
+  public String scrape() {
+    refresh();
+    return registry.scrape();
+  }
+
+  private void refresh() {
+    Pipeline.Published p = published;
+    if (p == null) {
+      return;
+    }
+    List<MultiGauge.Row<?>> weights = new ArrayList<>();
+    List<MultiGauge.Row<?>> perRoute = new ArrayList<>();
+    Map<String, LoadTracker.ClusterTotals> totals = load.totals();
+    for (DesiredState.RouteState r : p.desired().routes()) {
+      for (String b : r.route().backendNames()) {
+        int w = r.weights().stream().filter(x -> x.backend().equals(b))
+            .mapToInt(DesiredState.WeightedBackend::weight).sum();
+        weights.add(MultiGauge.Row.of(Tags.of("route", r.route().name(), "backend", b), w / 100.0));
+      }
+    }
+    List<MultiGauge.Row<?>> perBackend = new ArrayList<>();
+    List<MultiGauge.Row<?>> deadlines = new ArrayList<>();
+    Instant now = Instant.now();
+    for (DesiredState.BackendState b : p.desired().backends()) {
+      String name = b.backend().name();
+      LoadTracker.ClusterTotals t = totals.get(name);
+      if (t != null) {
+        perBackend.add(MultiGauge.Row.of(Tags.of("backend", name), t.openStreams()));
+        p.desired().routes().stream().filter(r -> r.route().backendNames().contains(name))
+            .forEach(r -> perRoute.add(MultiGauge.Row.of(Tags.of("route", r.route().name(), "backend", name),
+                t.openStreams())));
+        b.drains().stream().filter(d -> p.desired().routes().stream()
+                .noneMatch(r -> r.route().name().equals(d.route()) && r.route().backendNames().contains(name)))
+            .forEach(d -> perRoute.add(MultiGauge.Row.of(Tags.of("route", d.route(), "backend", name),
+                t.openStreams())));
+      }
+      b.drains().forEach(d -> deadlines.add(MultiGauge.Row.of(Tags.of("route", d.route(), "backend", name),
+          Math.max(0, Duration.between(now, d.deadline()).toMillis() / 1000.0))));
+    }
+    routeWeights.register(weights, true);
+    backendStreams.register(perBackend, true);
+    routeStreams.register(perRoute, true);
+    drainingBackends.register(deadlines, true);
+  }
+}
