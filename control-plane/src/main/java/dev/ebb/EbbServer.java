@@ -137,7 +137,7 @@ public final class EbbServer implements AutoCloseable {
       this.source = ks;
       this.statusWriter = new KubeStatusWriter(client, ks, pipeline, clock, k.identity(), k.leaseNamespace(),
           k.leaseDuration());
-      statusWriter.streamsFrom(load::openStreams);
+      statusWriter.streamsFrom(load::openStreams, () -> cacheRef[0].streams());
     }
     rejections.writer = statusWriter;
     metrics.watch(() -> source);

@@ -144,7 +144,15 @@ public final class StatusReport {
     m.put("drainTimeout", Durations.format(r.route().drainTimeout()));
     m.put("idleTimeout", Durations.format(r.route().idleTimeout()));
     r.route().maxStreamDuration().ifPresent(d -> m.put("maxStreamDuration", Durations.format(d)));
-    // ACK progress: nodes whose ACKed RouteConfiguration is the one they should have now
+    m.put("nodesOnCurrentWeights", ackProgress(r, p, streams));
+    return m;
+  }
+
+  /**
+   * ACK progress of a route: "9/10" means 10 connected nodes subscribe to the RouteConfiguration that carries
+   * this route and 9 of them have ACKed the version they should have now.
+   */
+  public static String ackProgress(DesiredState.RouteState r, Pipeline.Published p, List<StreamState> streams) {
     int total = 0;
     int current = 0;
     for (StreamState s : streams) {
@@ -162,8 +170,7 @@ public final class StatusReport {
         current++;
       }
     }
-    m.put("nodesOnCurrentWeights", current + "/" + total);
-    return m;
+    return current + "/" + total;
   }
 
   private static Map<String, Object> drain(DesiredState.Drain d, Instant now, dev.ebb.load.LoadTracker load) {

@@ -129,25 +129,27 @@ public final class RouteCli {
       throw new CliException("cannot list services: " + e.getMessage());
     }
     routes.sort(Comparator.comparing(RouteCli::key));
-    String format = "%-28s %-28s %-34s %-34s %s%n";
-    out.printf(format, "ROUTE", "HOSTS", "STABLE", "CANARY", "DRAINING / LAST ERROR");
+    String format = "%-28s %-28s %-40s %-40s %-7s %s%n";
+    out.printf(format, "ROUTE", "HOSTS", "STABLE", "CANARY", "NODES", "DRAINING / LAST ERROR");
     for (Service s : routes) {
       Map<String, String> a = annotations(s);
       JsonNode status = readStatus(a.get(Annotations.STATUS));
-      String stable = a.getOrDefault(Annotations.STABLE, "-") + " " + inEffect(status, a.get(Annotations.STABLE));
+      String stable = a.getOrDefault(Annotations.STABLE, "-") + " " + inEffect(status, a.get(Annotations.STABLE))
+          + streams(status, a.get(Annotations.STABLE));
       String canary = a.get(Annotations.CANARY) == null ? "-"
-          : a.get(Annotations.CANARY) + " " + inEffect(status, a.get(Annotations.CANARY));
+          : a.get(Annotations.CANARY) + " " + inEffect(status, a.get(Annotations.CANARY))
+              + streams(status, a.get(Annotations.CANARY));
       List<String> notes = new ArrayList<>();
       for (JsonNode d : status.path("draining")) {
         Duration left = Duration.between(now, Instant.parse(d.path("deadline").asText(now.toString())));
         notes.add(d.path("backend").asText() + " drains, " + (left.isNegative() ? "0" : Durations.format(
-            left.withNanos(0))) + " left");
+            left.withNanos(0))) + " left" + (d.has("streams") ? ", " + d.get("streams").asText() + " streams" : ""));
       }
       if (status.has("lastError")) {
         notes.add("error: " + status.get("lastError").asText());
       }
-      out.printf(format, key(s), a.get(Annotations.HOSTS), stable, canary, notes.isEmpty() ? "-"
-          : String.join("; ", notes));
+      out.printf(format, key(s), a.get(Annotations.HOSTS), stable, canary, status.path("nodes").asText("-"),
+          notes.isEmpty() ? "-" : String.join("; ", notes));
     }
     if (routes.isEmpty()) {
       out.println("(no Services with " + Annotations.HOSTS + ")");
@@ -168,6 +170,21 @@ public final class RouteCli {
       }
     }
     return "(?)";
+  }
+
+  /** ", 30 streams" from the status Ebb wrote, where load reports told it. */
+  private static String streams(JsonNode status, String backendService) {
+    if (backendService == null) {
+      return "";
+    }
+    for (var it = status.path("streams").fields(); it.hasNext(); ) {
+      var e = it.next();
+      String[] parts = e.getKey().split("/");
+      if (parts.length == 3 && parts[1].equals(backendService)) {
+        return ", " + e.getValue().asText() + " streams";
+      }
+    }
+    return "";
   }
 
   private static JsonNode readStatus(String text) {

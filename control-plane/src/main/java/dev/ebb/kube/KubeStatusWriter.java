@@ -67,6 +67,7 @@ public final class KubeStatusWriter implements AutoCloseable {
   private final Map<String, java.time.Instant> lastWrite = new HashMap<>();
   private volatile java.util.function.Function<String, java.util.OptionalLong> streams =
       b -> java.util.OptionalLong.empty();
+  private volatile java.util.function.Supplier<java.util.Collection<dev.ebb.xds.StreamState>> cache = List::of;
 
   public KubeStatusWriter(KubernetesClient client, KubernetesSource source, Pipeline pipeline, Clock clock,
       String identity, String leaseNamespace, Duration leaseDuration) {
@@ -120,9 +121,11 @@ public final class KubeStatusWriter implements AutoCloseable {
     return leader;
   }
 
-  /** Where open streams per backend come from (load reports). */
-  public void streamsFrom(java.util.function.Function<String, java.util.OptionalLong> source) {
+  /** Where open streams per backend (load reports) and connected nodes (for ACK progress) come from. */
+  public void streamsFrom(java.util.function.Function<String, java.util.OptionalLong> source,
+      java.util.function.Supplier<java.util.Collection<dev.ebb.xds.StreamState>> nodes) {
     this.streams = source;
+    this.cache = nodes;
   }
 
   /** Drains that just ended; an expired one with streams open gets a Warning Event. */
@@ -189,7 +192,10 @@ public final class KubeStatusWriter implements AutoCloseable {
       List<ConfigError> errors = errorsByRoute.getOrDefault(s.key(), List.of());
       Optional<String> lastError = errors.isEmpty() ? Optional.empty()
           : Optional.of(errors.stream().map(ConfigError::message).collect(Collectors.joining("; ")));
-      RouteStatus want = RouteStatus.of(published.get().desired(), s.key(), lastError, streams);
+      Optional<String> nodes = published.get().desired().routes().stream()
+          .filter(r -> r.route().name().equals(s.key())).findFirst()
+          .map(r -> dev.ebb.admin.StatusReport.ackProgress(r, published.get(), List.copyOf(cache.get())));
+      RouteStatus want = RouteStatus.of(published.get().desired(), s.key(), lastError, streams, nodes);
       String rendered = want.render();
       String current = s.annotations().get(Annotations.STATUS);
       if (!rendered.equals(current)) {

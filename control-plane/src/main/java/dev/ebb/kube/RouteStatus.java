@@ -17,7 +17,8 @@ import java.util.Optional;
  * last error. Rendered deterministically (no timestamps of its own), so an unchanged state is never
  * rewritten, and read back after a restart or a leader change to recover drains.
  */
-public record RouteStatus(Map<String, Integer> weights, List<DrainEntry> draining, Optional<String> lastError) {
+public record RouteStatus(Map<String, Integer> weights, List<DrainEntry> draining, Optional<String> lastError,
+    Optional<String> nodes, Map<String, Long> streams) {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   /** One draining backend (its cluster name) of this route, with its open streams where load reports tell. */
@@ -27,22 +28,28 @@ public record RouteStatus(Map<String, Integer> weights, List<DrainEntry> drainin
     }
   }
 
-  /** The same status without stream counts: what decides whether a write is due at once. */
+  /** The same status without stream counts and ACK progress: what decides whether a write is due at once. */
   RouteStatus withoutStreams() {
-    return new RouteStatus(weights, draining.stream().map(DrainEntry::withoutStreams).toList(), lastError);
+    return new RouteStatus(weights, draining.stream().map(DrainEntry::withoutStreams).toList(), lastError,
+        Optional.empty(), Map.of());
   }
 
   public RouteStatus {
     weights = Map.copyOf(weights);
     draining = List.copyOf(draining);
+    streams = Map.copyOf(streams);
   }
 
   static RouteStatus of(DesiredState desired, String route, Optional<String> lastError,
-      java.util.function.Function<String, java.util.OptionalLong> streams) {
+      java.util.function.Function<String, java.util.OptionalLong> streams, Optional<String> nodes) {
+    Map<String, Long> open = new LinkedHashMap<>();
     Map<String, Integer> weights = new LinkedHashMap<>();
     desired.routes().stream().filter(r -> r.route().name().equals(route)).findFirst()
-        .ifPresent(r -> r.route().backendNames().forEach(b -> weights.put(b, r.weights().stream()
-            .filter(w -> w.backend().equals(b)).mapToInt(DesiredState.WeightedBackend::weight).sum())));
+        .ifPresent(r -> r.route().backendNames().forEach(b -> {
+          weights.put(b, r.weights().stream().filter(w -> w.backend().equals(b))
+              .mapToInt(DesiredState.WeightedBackend::weight).sum());
+          streams.apply(b).ifPresent(n -> open.put(b, n));
+        }));
     List<DrainEntry> drains = new ArrayList<>();
     desired.backends().forEach(b -> b.drains().stream().filter(d -> d.route().equals(route))
         .forEach(d -> {
@@ -50,7 +57,7 @@ public record RouteStatus(Map<String, Integer> weights, List<DrainEntry> drainin
           drains.add(new DrainEntry(d.backend(), d.start(), d.deadline(),
               n.isPresent() ? Optional.of(n.getAsLong()) : Optional.empty()));
         }));
-    return new RouteStatus(weights, drains, lastError);
+    return new RouteStatus(weights, drains, lastError, nodes, open);
   }
 
   String render() {
@@ -69,6 +76,13 @@ public record RouteStatus(Map<String, Integer> weights, List<DrainEntry> drainin
       d.add(m);
     }
     doc.put("draining", d);
+    nodes.ifPresent(n -> doc.put("nodes", n));
+    if (!streams.isEmpty()) {
+      Map<String, String> st = new LinkedHashMap<>();
+      streams.entrySet().stream().sorted(Map.Entry.comparingByKey())
+          .forEach(e -> st.put(e.getKey(), String.valueOf(e.getValue())));
+      doc.put("streams", st);
+    }
     lastError.ifPresent(e -> doc.put("lastError", e));
     try {
       return JSON.writeValueAsString(doc);
@@ -94,7 +108,10 @@ public record RouteStatus(Map<String, Integer> weights, List<DrainEntry> drainin
             n.has("streams") ? Optional.of(n.get("streams").asLong()) : Optional.empty()));
       }
       Optional<String> err = root.has("lastError") ? Optional.of(root.get("lastError").asText()) : Optional.empty();
-      return Optional.of(new RouteStatus(weights, drains, err));
+      Optional<String> nodes = root.has("nodes") ? Optional.of(root.get("nodes").asText()) : Optional.empty();
+      Map<String, Long> streams = new LinkedHashMap<>();
+      root.path("streams").fields().forEachRemaining(e -> streams.put(e.getKey(), e.getValue().asLong()));
+      return Optional.of(new RouteStatus(weights, drains, err, nodes, streams));
     } catch (JsonProcessingException | RuntimeException e) {
       return Optional.empty();
     }

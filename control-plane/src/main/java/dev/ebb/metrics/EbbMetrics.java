@@ -64,6 +64,7 @@ public final class EbbMetrics implements XdsEvents, Pipeline.Listener {
     new ClassLoaderMetrics().bindTo(registry);
     new ProcessorMetrics().bindTo(registry);
     new UptimeMetrics().bindTo(registry);
+    preRegister();
     propagation = Timer.builder("ebb.config.propagation")
         .description("From a source change being seen to a node ACKing everything it sent that node; one sample"
             + " per node per change")
@@ -102,6 +103,64 @@ public final class EbbMetrics implements XdsEvents, Pipeline.Listener {
     }
   }
 
+  private void preRegister() {
+    // every series exists from the start, at 0, so dashboards and alerts see it before the first event
+    for (TypeUrl t : TypeUrl.values()) {
+      pushes(t);
+      pushBytes(t);
+      acks(t);
+      nacks(t);
+    }
+    for (RolloutEngine.EndedDrain.Outcome o : RolloutEngine.EndedDrain.Outcome.values()) {
+      drainsEnded(o);
+    }
+    expiredWithStreams();
+    expiredOpenStreams();
+    rejectedInputs();
+  }
+
+  private Counter pushes(TypeUrl type) {
+    return Counter.builder("ebb.xds.pushes").tag("type", type.shortName()).description("xDS responses sent")
+        .register(registry);
+  }
+
+  private Counter pushBytes(TypeUrl type) {
+    return Counter.builder("ebb.xds.push.bytes").tag("type", type.shortName()).baseUnit("bytes")
+        .description("Bytes of xDS responses sent").register(registry);
+  }
+
+  private Counter acks(TypeUrl type) {
+    return Counter.builder("ebb.xds.acks").tag("type", type.shortName()).description("ACKs received")
+        .register(registry);
+  }
+
+  private Counter nacks(TypeUrl type) {
+    return Counter.builder("ebb.xds.nacks").tag("type", type.shortName()).description("NACKs received")
+        .register(registry);
+  }
+
+  private Counter drainsEnded(RolloutEngine.EndedDrain.Outcome outcome) {
+    return Counter.builder("ebb.drains.ended").tag("outcome", outcome.name().toLowerCase(java.util.Locale.ROOT))
+        .description("Drains that ended: expired (deadline), idle (no open streams), cancelled (weight again)")
+        .register(registry);
+  }
+
+  private Counter expiredWithStreams() {
+    return Counter.builder("ebb.drains.expired.with.streams")
+        .description("Drains whose deadline passed with streams still open").register(registry);
+  }
+
+  private Counter expiredOpenStreams() {
+    return Counter.builder("ebb.drains.expired.open.streams")
+        .description("Streams still open when their backend's drain expired").register(registry);
+  }
+
+  private Counter rejectedInputs() {
+    return Counter.builder("ebb.rejected.inputs")
+        .description("Rejected inputs (invalid values, YAML errors), each distinct message counted once")
+        .register(registry);
+  }
+
   public void watch(Supplier<Source> sourceSupplier) {
     this.source = sourceSupplier;
   }
@@ -110,22 +169,18 @@ public final class EbbMetrics implements XdsEvents, Pipeline.Listener {
 
   @Override
   public void pushed(StreamState stream, TypeUrl type, String version, int resources, int bytes) {
-    Counter.builder("ebb.xds.pushes").tag("type", type.shortName()).description("xDS responses sent")
-        .register(registry).increment();
-    Counter.builder("ebb.xds.push.bytes").tag("type", type.shortName()).baseUnit("bytes")
-        .description("Bytes of xDS responses sent").register(registry).increment(bytes);
+    pushes(type).increment();
+    pushBytes(type).increment(bytes);
   }
 
   @Override
   public void acked(StreamState stream, TypeUrl type, String version) {
-    Counter.builder("ebb.xds.acks").tag("type", type.shortName()).description("ACKs received")
-        .register(registry).increment();
+    acks(type).increment();
   }
 
   @Override
   public void nacked(StreamState stream, TypeUrl type, String version, String detail, Set<String> names) {
-    Counter.builder("ebb.xds.nacks").tag("type", type.shortName()).description("NACKs received")
-        .register(registry).increment();
+    nacks(type).increment();
   }
 
   @Override
@@ -145,8 +200,7 @@ public final class EbbMetrics implements XdsEvents, Pipeline.Listener {
         List<String> now = s.status().errors().stream().map(ConfigError::message).toList();
         for (String e : now) {
           if (seenErrors.add(e)) {
-            Counter.builder("ebb.invalid.inputs.total").description("Rejected inputs seen (each message once)")
-                .register(registry).increment();
+            rejectedInputs().increment();
           }
         }
         seenErrors.retainAll(now);
@@ -160,14 +214,10 @@ public final class EbbMetrics implements XdsEvents, Pipeline.Listener {
       Optional<Long> open = d.outcome() == RolloutEngine.EndedDrain.Outcome.CANCELLED ? Optional.empty()
           : Optional.of(load.openStreams(d.backend())).filter(java.util.OptionalLong::isPresent)
               .map(java.util.OptionalLong::getAsLong);
-      Counter.builder("ebb.drains.ended").tag("outcome", d.outcome().name().toLowerCase(java.util.Locale.ROOT))
-          .description("Drains that ended: expired (deadline), idle (no open streams), cancelled (weight again)")
-          .register(registry).increment();
+      drainsEnded(d.outcome()).increment();
       if (d.outcome() == RolloutEngine.EndedDrain.Outcome.EXPIRED && open.orElse(0L) > 0) {
-        Counter.builder("ebb.drains.expired.with.streams").description("Drains whose deadline passed with"
-            + " streams still open").register(registry).increment();
-        Counter.builder("ebb.drains.expired.open.streams").description("Streams still open when their backend's"
-            + " drain expired").register(registry).increment(open.get());
+        expiredWithStreams().increment();
+        expiredOpenStreams().increment(open.get());
       }
       synchronized (recent) {
         recent.addFirst(new EndedDrain(d, open, now));

@@ -70,6 +70,27 @@ class LoadReportIT {
     return m.find() ? Double.parseDouble(m.group(1)) : Double.NaN;
   }
 
+  /** docs/METRICS.md and the dashboard name exactly the ebb_* series /metrics exports. */
+  static void assertMetricsDocMatches(String metrics) throws Exception {
+    java.util.Set<String> exported = new java.util.TreeSet<>();
+    Matcher m = Pattern.compile("(?m)^(ebb_[a-z_]+)").matcher(metrics);
+    while (m.find()) {
+      exported.add(m.group(1).replaceAll("_(bucket|count|sum|max)$", ""));
+    }
+    String doc = java.nio.file.Files.readString(Path.of("../docs/METRICS.md"));
+    java.util.Set<String> documented = new java.util.TreeSet<>();
+    Matcher d = Pattern.compile("\\| `(ebb_[a-z_]+)` \\|").matcher(doc);
+    while (d.find()) {
+      documented.add(d.group(1));
+    }
+    assertThat(exported).isEqualTo(documented);
+    String dashboard = java.nio.file.Files.readString(Path.of("../docs/grafana-dashboard.json"));
+    Matcher used = Pattern.compile("(ebb_[a-z_]+)").matcher(dashboard);
+    while (used.find()) {
+      assertThat(documented).contains(used.group(1).replaceAll("_(bucket|count|sum|max)$", ""));
+    }
+  }
+
   List<ChatStream> openOnV1(int n) throws Exception {
     List<ChatStream> streams = new ArrayList<>();
     for (int i = 0; i < n; i++) {
@@ -99,6 +120,7 @@ class LoadReportIT {
       await().during(EbbFixture.LOAD_REPORT_INTERVAL.multipliedBy(5)).atMost(Duration.ofSeconds(10))
           .until(() -> envoy.resources(CDS).containsKey("v1")
               && status().path("routes").path(0).path("draining").path(0).path("streamsLeft").asLong() == 30);
+      assertMetricsDocMatches(ebb.admin("/metrics"));
       JsonNode drain = status().path("routes").path(0).path("draining").path(0);
       assertThat(drain.path("backend").asText()).isEqualTo("v1");
       assertThat(drain.path("streamsLeft").asLong()).isEqualTo(30);

@@ -97,13 +97,15 @@ class RouteCliIT {
   void statusPrintsATableFromTheCluster() {
     api.annotate("chat", "ebb.dev/status", "{\"weights\":{\"default/chat-v1/80\":\"80\",\"default/chat-v2/80\":\"20\"},"
         + "\"draining\":[{\"backend\":\"default/old/80\",\"start\":\"2026-01-01T00:00:00Z\","
-        + "\"deadline\":\"2026-01-01T00:15:00Z\"}]}");
+        + "\"deadline\":\"2026-01-01T00:15:00Z\",\"streams\":\"3\"}],\"nodes\":\"9/10\","
+        + "\"streams\":{\"default/chat-v1/80\":\"12\"}}");
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     cli.status("default", false, Instant.parse("2026-01-01T00:05:00Z"), new PrintStream(out, true,
         StandardCharsets.UTF_8));
     String table = out.toString(StandardCharsets.UTF_8);
     assertThat(table).contains("ROUTE").contains("default/chat").contains("chat.example.com")
-        .contains("chat-v1 80%").contains("chat-v2 20%").contains("default/old/80 drains, 10m left");
+        .contains("chat-v1 80%, 12 streams").contains("chat-v2 20%").contains("9/10")
+        .contains("default/old/80 drains, 10m left, 3 streams");
     assertThat(table).doesNotContain("default/plain");
   }
 }
