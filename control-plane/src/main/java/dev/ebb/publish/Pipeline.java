@@ -160,7 +160,8 @@ public final class Pipeline {
     try {
       RolloutEngine.Result result = RolloutEngine.step(m, drains, now, idle);
       DesiredState desired = result.desired();
-      XdsSnapshot snapshot = XdsSnapshot.of(translator.translate(desired));
+      XdsSnapshot snapshot = XdsSnapshot.of(translator.translate(desired),
+          published == null ? null : published.snapshot());
       logDrainChanges(drains, result.next(), now);
       saveDrains(result.next());
       drains = result.next();

@@ -21,9 +21,15 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public final class XdsSnapshot {
   /** What one node group gets: resources by type and name, and the clusters each RouteConfiguration names. */
-  public record View(Map<TypeUrl, SortedMap<String, Res>> resources, Map<String, Set<String>> routeClusters) {
+  public record View(Map<TypeUrl, SortedMap<String, Res>> resources, Map<String, Set<String>> routeClusters,
+      Map<TypeUrl, String> versions) {
     public SortedMap<String, Res> of(TypeUrl type) {
       return resources.get(type);
+    }
+
+    /** The content hash of every resource of this type in the view: the version of a response holding them all. */
+    public String version(TypeUrl type) {
+      return versions.get(type);
     }
   }
 
@@ -68,17 +74,33 @@ public final class XdsSnapshot {
 
   /** Hashes every resource and checks every reference; throws {@link InconsistentSnapshotException}. */
   public static XdsSnapshot of(Translation t) {
-    SortedMap<String, Res> clusters = hashAll(t.clusters());
-    SortedMap<String, Res> grpcClusters = hashAll(t.grpcClusters());
-    SortedMap<String, Res> endpoints = hashAll(t.endpoints());
-    SortedMap<String, Res> grpcListeners = hashAll(t.grpcListeners());
-    SortedMap<String, Res> grpcRoutes = hashAll(t.grpcRoutes());
+    return of(t, null);
+  }
+
+  /**
+   * The same, reusing the hash of every resource that is the very same message object as in {@code previous}
+   * (the translator hands out the same objects for unchanged inputs).
+   */
+  public static XdsSnapshot of(Translation t, XdsSnapshot previous) {
+    SortedMap<String, Res> clusters = hashAll(t.clusters(), previous == null ? null : previous.clusters);
+    SortedMap<String, Res> grpcClusters = hashAll(t.grpcClusters(), previous == null ? null : previous.grpcClusters);
+    SortedMap<String, Res> endpoints = hashAll(t.endpoints(), previous == null ? null : previous.endpoints);
+    SortedMap<String, Res> grpcListeners = hashAll(t.grpcListeners(),
+        previous == null ? null : previous.grpcListeners);
+    SortedMap<String, Res> grpcRoutes = hashAll(t.grpcRoutes(), previous == null ? null : previous.grpcRoutes);
+    Map<String, Res> previousListeners = new java.util.HashMap<>();
+    if (previous != null) {
+      previous.envoyListeners.forEach(l -> {
+        previousListeners.put("l/" + l.listener().name(), l.listener());
+        previousListeners.put("r/" + l.routes().name(), l.routes());
+      });
+    }
     List<ListenerRes> listeners = new ArrayList<>();
     Map<String, Set<String>> refs = new TreeMap<>();
     List<String> problems = new ArrayList<>();
     for (Translation.EnvoyListener l : t.envoyListeners()) {
-      listeners.add(new ListenerRes(Res.of(l.listener().getName(), l.listener()),
-          Res.of(l.routes().getName(), l.routes()), l));
+      listeners.add(new ListenerRes(reuse(previousListeners.get("l/" + l.listener().getName()), l.listener()),
+          reuse(previousListeners.get("r/" + l.routes().getName()), l.routes()), l));
       refs.put("envoy/" + l.routes().getName(), clusterRefs(l.routes()));
     }
     t.grpcRoutes().forEach((name, rc) -> refs.put("grpc/" + name, clusterRefs(rc)));
@@ -166,7 +188,16 @@ public final class XdsSnapshot {
       byType.put(TypeUrl.ROUTE, grpcRoutes);
       grpcRoutes.keySet().forEach(n -> viewRefs.put(n, routeClusters.get("grpc/" + n)));
     }
-    return new View(byType, viewRefs);
+    Map<TypeUrl, String> versions = new EnumMap<>(TypeUrl.class);
+    byType.forEach((t, m) -> versions.put(t, versionOf(m.values())));
+    return new View(byType, viewRefs, versions);
+  }
+
+  /** Version of a set of resources: the hash of their names and hashes, in name order. */
+  public static String versionOf(java.util.Collection<Res> resources) {
+    StringBuilder sb = new StringBuilder();
+    resources.forEach(r -> sb.append(r.name()).append('=').append(r.hash()).append(';'));
+    return Res.hash(sb.toString().getBytes(StandardCharsets.UTF_8));
   }
 
   /** The clusters a RouteConfiguration sends streams to. */
@@ -183,9 +214,28 @@ public final class XdsSnapshot {
     return Collections.unmodifiableSet(names);
   }
 
-  private static <M extends com.google.protobuf.Message> SortedMap<String, Res> hashAll(Map<String, M> in) {
+  private static <M extends com.google.protobuf.Message> SortedMap<String, Res> hashAll(Map<String, M> in,
+      Map<String, Res> previous) {
     SortedMap<String, Res> out = new TreeMap<>();
-    in.forEach((name, m) -> out.put(name, Res.of(name, m)));
+    in.forEach((name, m) -> out.put(name, reuse(previous == null ? null : previous.get(name), m)));
     return Collections.unmodifiableSortedMap(out);
+  }
+
+  private static Res reuse(Res previous, com.google.protobuf.Message m) {
+    if (previous != null && previous.message() == m) {
+      return previous;
+    }
+    return Res.of(nameOf(m), m);
+  }
+
+  private static String nameOf(com.google.protobuf.Message m) {
+    if (m instanceof Cluster c) {
+      return c.getName();
+    } else if (m instanceof io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment c) {
+      return c.getClusterName();
+    } else if (m instanceof io.envoyproxy.envoy.config.listener.v3.Listener l) {
+      return l.getName();
+    }
+    return ((RouteConfiguration) m).getName();
   }
 }

@@ -65,12 +65,33 @@ public final class EnvoyTranslator {
   }
 
   private final Settings settings;
+  private final Memo<List<Object>, Cluster> clusterMemo = new Memo<>();
+  private final Memo<Backend, ClusterLoadAssignment> endpointMemo = new Memo<>();
+  private final Memo<ListenerSpec, Listener> listenerMemo = new Memo<>();
+  private final Memo<String, Listener> apiListenerMemo = new Memo<>();
+  private final Memo<List<Object>, RouteConfiguration> routeMemo = new Memo<>();
 
   public EnvoyTranslator(Settings settings) {
     this.settings = settings;
   }
 
+  /**
+   * Not thread-safe: one translator belongs to one pipeline. Unchanged inputs give the identical message
+   * objects as the previous call (see {@link Memo}); the output depends on the input only.
+   */
   public Translation translate(DesiredState state) {
+    try {
+      return translateOnce(state);
+    } finally {
+      clusterMemo.roll();
+      endpointMemo.roll();
+      listenerMemo.roll();
+      apiListenerMemo.roll();
+      routeMemo.roll();
+    }
+  }
+
+  private Translation translateOnce(DesiredState state) {
     SortedMap<String, Cluster> clusters = new TreeMap<>();
     SortedMap<String, ClusterLoadAssignment> endpoints = new TreeMap<>();
     for (BackendState b : state.backends()) {
@@ -78,15 +99,17 @@ public final class EnvoyTranslator {
       boolean http2 = state.routes().stream()
           .filter(r -> r.route().protocol() == Protocol.GRPC)
           .anyMatch(r -> r.route().backendNames().contains(b.backend().name()));
-      clusters.put(b.backend().name(), cluster(b.backend().name(), http2));
-      endpoints.put(b.backend().name(), loadAssignment(b.backend()));
+      clusters.put(b.backend().name(), clusterMemo.get(List.of(b.backend().name(), http2, false),
+          k -> cluster(b.backend().name(), http2)));
+      endpoints.put(b.backend().name(), endpointMemo.get(b.backend(), EnvoyTranslator::loadAssignment));
     }
     List<Translation.EnvoyListener> envoyListeners = new ArrayList<>();
     for (ListenerSpec spec : state.listeners()) {
       List<RouteState> onListener = state.routes().stream()
           .filter(r -> r.route().listener().equals(spec.name())).toList();
-      envoyListeners.add(new Translation.EnvoyListener(spec, socketListener(spec),
-          routeConfiguration(spec.name(), onListener, false)));
+      envoyListeners.add(new Translation.EnvoyListener(spec, listenerMemo.get(spec, this::socketListener),
+          routeMemo.get(List.of(spec.name(), onListener, false), k -> routeConfiguration(spec.name(), onListener,
+              false))));
     }
     SortedMap<String, Listener> grpcListeners = new TreeMap<>();
     SortedMap<String, RouteConfiguration> grpcRoutes = new TreeMap<>();
@@ -97,13 +120,14 @@ public final class EnvoyTranslator {
       }
     }
     byHost.forEach((host, routes) -> {
-      grpcListeners.put(host, apiListener(host));
-      grpcRoutes.put(host, routeConfiguration(host, routes, true));
+      grpcListeners.put(host, apiListenerMemo.get(host, EnvoyTranslator::apiListener));
+      grpcRoutes.put(host, routeMemo.get(List.of(host, routes, true), k -> routeConfiguration(host, routes, true)));
     });
     SortedMap<String, Cluster> grpcClusters = new TreeMap<>();
     ConfigSource self = ConfigSource.newBuilder()
         .setSelf(io.envoyproxy.envoy.config.core.v3.SelfConfigSource.getDefaultInstance()).build();
-    clusters.forEach((name, c) -> grpcClusters.put(name, c.toBuilder().setLrsServer(self).build()));
+    clusters.forEach((name, c) -> grpcClusters.put(name, clusterMemo.get(List.of(name, c, true),
+        k -> c.toBuilder().setLrsServer(self).build())));
     return new Translation(clusters, grpcClusters, endpoints, envoyListeners, grpcListeners, grpcRoutes);
   }
 

@@ -28,8 +28,11 @@ public final class StreamState {
     Map<String, String> deltaTracked = Map.of();
     Set<String> deltaPending = Set.of();
 
-    /** What the last response held (SotW: its whole set; delta: what the client has once it ACKs). */
-    Map<String, Res> sent = new TreeMap<>();
+    /**
+     * What the client has once it ACKs the last response (immutable; shared between streams when it is a whole
+     * view of the snapshot, which keeps the memory per node small).
+     */
+    Map<String, Res> sent = Map.of();
     String sentVersion;
     String sentNonce;
     /** Delta: the changes in the last response, applied to {@link #acked} on ACK. */
@@ -37,9 +40,8 @@ public final class StreamState {
     List<String> deltaRemoved = List.of();
     String deltaSignature;
 
-    Set<String> acked = new HashSet<>();
-    /** The resources the client has ACKed, by name. */
-    Map<String, Res> ackedResources = new TreeMap<>();
+    /** The resources the client has ACKed, by name (immutable, often shared). */
+    Map<String, Res> acked = Map.of();
     String ackedVersion;
     Instant ackedAt;
     String nackedVersion;
@@ -119,21 +121,18 @@ public final class StreamState {
   /** Whether the node asked for this resource (or for all of its type). */
   public synchronized boolean subscribed(TypeUrl type, String name) {
     TypeState s = types.get(type);
-    return s.wildcard || s.sent.containsKey(name) || s.acked.contains(name);
+    return s.wildcard || s.sent.containsKey(name) || s.acked.containsKey(name);
   }
 
   /** The hash of the version of {@code name} the node ACKed, if it ACKed one. */
   public synchronized Optional<String> ackedHash(TypeUrl type, String name) {
     TypeState s = types.get(type);
-    if (!s.acked.contains(name)) {
-      return Optional.empty();
-    }
-    Res r = s.ackedResources.get(name);
+    Res r = s.acked.get(name);
     return Optional.ofNullable(r == null ? null : r.hash());
   }
 
   /** Names of clusters this stream's node has ACKed. */
   synchronized Set<String> ackedClusters() {
-    return Set.copyOf(types.get(TypeUrl.CLUSTER).acked);
+    return Set.copyOf(types.get(TypeUrl.CLUSTER).acked.keySet());
   }
 }

@@ -28,6 +28,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
@@ -157,8 +158,7 @@ public final class XdsCache implements ConfigWatcher, DiscoveryServerCallbacks {
           nacked(s, type.get(), ts, ts.sentVersion, request.getErrorDetail().getMessage());
           ts.nackedVersion = ts.sentVersion;
         } else {
-          ts.acked = new HashSet<>(ts.sent.keySet());
-          ts.ackedResources = new TreeMap<>(ts.sent);
+          ts.acked = ts.sent;
           acked(s, type.get(), ts);
         }
       }
@@ -190,13 +190,9 @@ public final class XdsCache implements ConfigWatcher, DiscoveryServerCallbacks {
           nacked(s, type.get(), ts, ts.sentVersion, request.getErrorDetail().getMessage());
           ts.nackedSignature = ts.deltaSignature;
           // what the client has is what it had before this response
-          ts.sent = new TreeMap<>(ts.sent);
-          ts.deltaSent.keySet().forEach(ts.sent::remove);
+          ts.sent = ts.acked;
         } else {
-          ts.acked.addAll(ts.deltaSent.keySet());
-          ts.deltaRemoved.forEach(ts.acked::remove);
-          ts.ackedResources.putAll(ts.deltaSent);
-          ts.deltaRemoved.forEach(ts.ackedResources::remove);
+          ts.acked = ts.sent;
           acked(s, type.get(), ts);
         }
       }
@@ -332,22 +328,32 @@ public final class XdsCache implements ConfigWatcher, DiscoveryServerCallbacks {
   private void evaluateSotw(StreamState s, TypeUrl type, StreamState.TypeState ts, XdsSnapshot.View view) {
     Watch watch = ts.sotwWatch;
     List<String> names = watch.request().getResourceNamesList();
-    Map<String, Res> all = view.of(type);
-    Map<String, Res> candidate = new TreeMap<>();
-    if (ts.wildcard) {
-      candidate.putAll(all);
+    SortedMap<String, Res> all = view.of(type);
+    Map<String, Res> candidate;
+    String version = null;
+    if (ts.wildcard || coversAll(names, all)) {
+      candidate = all; // shared by every stream with the same view
+      version = view.version(type);
     } else {
+      SortedMap<String, Res> subset = new TreeMap<>();
       for (String n : names) {
         Res r = all.get(n);
         if (r != null) {
-          candidate.put(n, r);
+          subset.put(n, r);
         }
       }
+      candidate = subset;
     }
     if (type == TypeUrl.ROUTE) {
-      holdRoutesForUnackedClusters(s, view, candidate, ts.sent);
+      Map<String, Res> held = holdRoutesForUnackedClusters(s, view, candidate, ts.sent);
+      if (held != candidate) {
+        candidate = held;
+        version = null;
+      }
     }
-    String version = versionOf(candidate.values(), List.of());
+    if (version == null) {
+      version = versionOf(candidate.values(), List.of());
+    }
     boolean resendEndpoints = type == TypeUrl.ENDPOINT && ts.sotwHasClusterChanged && !candidate.isEmpty();
     if (version.equals(ts.sentVersion) && !resendEndpoints) {
       return;
@@ -355,17 +361,47 @@ public final class XdsCache implements ConfigWatcher, DiscoveryServerCallbacks {
     if (candidate.isEmpty() && !ts.wildcard && ts.sentVersion == null) {
       return; // names that do not exist (yet): wait rather than answer with nothing
     }
+    // Listeners and clusters: always the whole state. Endpoints and routes: only what the client does not have
+    // (xDS allows partial state-of-the-world responses for these types), except when Envoy re-warms clusters.
+    Collection<Res> toSend;
+    if (type.wildcardByDefault() || resendEndpoints || ts.sentVersion == null) {
+      toSend = candidate.values();
+    } else {
+      Map<String, Res> had = ts.sent;
+      toSend = candidate.values().stream().filter(r -> {
+        Res h = had.get(r.name());
+        return h == null || !h.hash().equals(r.hash());
+      }).toList();
+    }
     ts.sent = candidate;
     ts.sentVersion = version;
-    ts.sotwWatch = null;
     ts.sotwHasClusterChanged = false;
-    List<com.google.protobuf.Message> resources = candidate.values().stream().map(Res::message).toList();
+    if (toSend.isEmpty()) {
+      return; // the client's names shrank: nothing new to tell it
+    }
+    ts.sotwWatch = null;
+    List<com.google.protobuf.Message> resources = toSend.stream().map(Res::message).toList();
     noteSent(s, type, snapshot);
     try {
       watch.respond(Response.create(watch.request(), resources, version));
     } catch (WatchCancelledException e) {
       // the stream went away meanwhile
     }
+  }
+
+  /** Whether the requested names include every resource of the view (Envoy's EDS usually does). */
+  private static boolean coversAll(List<String> names, SortedMap<String, Res> all) {
+    if (names.size() < all.size() || all.isEmpty()) {
+      return false;
+    }
+    java.util.Set<String> requested = names.size() > 16 ? new java.util.HashSet<>(names) : java.util.Set.copyOf(
+        new java.util.HashSet<>(names));
+    for (String n : all.keySet()) {
+      if (!requested.contains(n)) {
+        return false;
+      }
+    }
+    return true;
   }
 
   private void evaluateDelta(StreamState s, TypeUrl type, StreamState.TypeState ts, XdsSnapshot.View view) {
@@ -386,8 +422,7 @@ public final class XdsCache implements ConfigWatcher, DiscoveryServerCallbacks {
       }
     }
     if (type == TypeUrl.ROUTE) {
-      Map<String, Res> had = new TreeMap<>(ts.sent);
-      holdRoutesForUnackedClusters(s, view, changed, had);
+      changed = new TreeMap<>(holdRoutesForUnackedClusters(s, view, changed, ts.sent));
       // a held route the client already has at that version needs no update
       changed.entrySet().removeIf(e -> e.getValue().hash().equals(ts.deltaTracked.get(e.getKey())));
     }
@@ -400,10 +435,20 @@ public final class XdsCache implements ConfigWatcher, DiscoveryServerCallbacks {
     if (signature.equals(ts.nackedSignature)) {
       return; // exactly what the client rejected: wait for a new config
     }
-    Map<String, Res> after = new TreeMap<>(ts.sent);
-    after.putAll(changed);
-    removed.forEach(after::remove);
-    String version = versionOf(after.values(), List.of());
+    Map<String, Res> after;
+    String version;
+    boolean holding = type == TypeUrl.ROUTE && s.type(TypeUrl.CLUSTER).wildcard
+        && !view.routeClusters().values().stream().allMatch(s.type(TypeUrl.CLUSTER).acked.keySet()::containsAll);
+    if (!holding && scope.containsAll(all.keySet())) {
+      after = all; // the client will have exactly this view: share it
+      version = view.version(type);
+    } else {
+      TreeMap<String, Res> merged = new TreeMap<>(ts.sent);
+      merged.putAll(changed);
+      removed.forEach(merged::remove);
+      after = merged;
+      version = versionOf(after.values(), List.of());
+    }
     ts.sent = after;
     ts.sentVersion = version;
     ts.deltaSent = changed;
@@ -424,28 +469,34 @@ public final class XdsCache implements ConfigWatcher, DiscoveryServerCallbacks {
    * Make-before-break for nodes that subscribe to every cluster: a RouteConfiguration that names a cluster
    * the node has not ACKed is replaced by the version last sent (or left out) until the CDS ACK arrives.
    */
-  private static void holdRoutesForUnackedClusters(StreamState s, XdsSnapshot.View view, Map<String, Res> candidate,
-      Map<String, Res> previouslySent) {
+  private static Map<String, Res> holdRoutesForUnackedClusters(StreamState s, XdsSnapshot.View view,
+      Map<String, Res> candidate, Map<String, Res> previouslySent) {
     StreamState.TypeState cds = s.type(TypeUrl.CLUSTER);
     if (!cds.wildcard) {
-      return; // proxyless gRPC asks for clusters by name only once a route names them
+      return candidate; // proxyless gRPC asks for clusters by name only once a route names them
     }
+    Set<String> acked = cds.acked.keySet();
+    Map<String, Res> result = candidate;
     List<String> held = new ArrayList<>();
-    for (String name : List.copyOf(candidate.keySet())) {
+    for (String name : candidate.keySet()) {
       Set<String> needed = view.routeClusters().getOrDefault(name, Set.of());
-      if (!cds.acked.containsAll(needed)) {
+      if (!acked.containsAll(needed)) {
+        if (result == candidate) {
+          result = new TreeMap<>(candidate);
+        }
         held.add(name);
         Res previous = previouslySent.get(name);
         if (previous != null) {
-          candidate.put(name, previous);
+          result.put(name, previous);
         } else {
-          candidate.remove(name);
+          result.remove(name);
         }
       }
     }
     if (!held.isEmpty()) {
       LOG.debug("stream {}: holding RouteConfiguration {} until its clusters are ACKed", s.id, held);
     }
+    return result;
   }
 
   static String versionOf(Collection<Res> resources, List<String> removed) {
