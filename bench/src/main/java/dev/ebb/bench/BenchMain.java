@@ -174,11 +174,16 @@ public final class BenchMain {
     Path file = dir.resolve("ebb.yaml");
     write(file, ModelGen.yaml(routes, 2000, 0));
     int port = freePort();
-    Process server = new ProcessBuilder("java", "-Xmx" + opt("server-heap", "6g"), "-XX:+UseG1GC",
-        "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
-        "-cp", System.getProperty("java.class.path"), BenchServer.class.getName(), mode, file.toString(),
-        String.valueOf(port), opt("debounce-ms", "5"))
-        .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+    List<String> command = new ArrayList<>(List.of("java", "-Xmx" + opt("server-heap", "6g"), "-XX:+UseG1GC",
+        "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn"));
+    if (opts.containsKey("server-jfr")) {
+      // a profile of the server, for finding what is slow: jfr print --events jdk.ExecutionSample FILE
+      command.add("-XX:StartFlightRecording=filename=" + opt("server-jfr", "") + "-" + mode + "-" + variant + "-"
+          + nodes + ".jfr,settings=profile");
+    }
+    command.addAll(List.of("-cp", System.getProperty("java.class.path"), BenchServer.class.getName(), mode,
+        file.toString(), String.valueOf(port), opt("debounce-ms", "5")));
+    Process server = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
     BufferedReader fromServer = new BufferedReader(new InputStreamReader(server.getInputStream(),
         StandardCharsets.UTF_8));
     PrintWriter toServer = new PrintWriter(server.getOutputStream(), true, StandardCharsets.UTF_8);

@@ -62,7 +62,7 @@ public final class FileDrainStore implements DrainStore {
       JsonNode root = JSON.readTree(text);
       SortedMap<RouteBackend, DrainState.Active> active = new TreeMap<>();
       for (JsonNode n : array(root, "active")) {
-        active.put(key(n), new DrainState.Active(Durations.parse(text(n, "drainTimeout")), endpoints(n)));
+        active.put(key(n), new DrainState.Active(Durations.parse(text(n, "drainTimeout")), List.of()));
       }
       SortedMap<RouteBackend, DrainState.DrainRecord> drains = new TreeMap<>();
       for (JsonNode n : array(root, "drains")) {
@@ -87,7 +87,7 @@ public final class FileDrainStore implements DrainStore {
       n.put("route", k.route());
       n.put("backend", k.backend());
       n.put("drainTimeout", Durations.format(a.drainTimeout()));
-      putEndpoints(n, a.endpoints());
+      // no endpoints for active backends: they are in the YAML, and writing them on every change costs
     });
     ArrayNode drains = root.putArray("drains");
     state.drains().forEach((k, d) -> {

@@ -94,11 +94,12 @@ public final class EnvoyTranslator {
   private Translation translateOnce(DesiredState state) {
     SortedMap<String, Cluster> clusters = new TreeMap<>();
     SortedMap<String, ClusterLoadAssignment> endpoints = new TreeMap<>();
+    // a backend named by any grpc route speaks HTTP/2 upstream
+    java.util.Set<String> grpcBackends = new java.util.HashSet<>();
+    state.routes().stream().filter(r -> r.route().protocol() == Protocol.GRPC)
+        .forEach(r -> grpcBackends.addAll(r.route().backendNames()));
     for (BackendState b : state.backends()) {
-      // a backend named by any grpc route speaks HTTP/2 upstream
-      boolean http2 = state.routes().stream()
-          .filter(r -> r.route().protocol() == Protocol.GRPC)
-          .anyMatch(r -> r.route().backendNames().contains(b.backend().name()));
+      boolean http2 = grpcBackends.contains(b.backend().name());
       clusters.put(b.backend().name(), clusterMemo.get(List.of(b.backend().name(), http2, false),
           k -> cluster(b.backend().name(), http2)));
       endpoints.put(b.backend().name(), endpointMemo.get(b.backend(), EnvoyTranslator::loadAssignment));

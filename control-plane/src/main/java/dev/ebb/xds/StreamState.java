@@ -51,6 +51,10 @@ public final class StreamState {
     long nacks;
     boolean wildcard;
     long sentGeneration = -1;
+    /** Memo of coversAll for (watch, view). */
+    Watch coversWatch;
+    Map<String, Res> coversView;
+    boolean covers;
   }
 
   /** A type's ACK/NACK status for /status. */

@@ -331,7 +331,7 @@ public final class XdsCache implements ConfigWatcher, DiscoveryServerCallbacks {
     SortedMap<String, Res> all = view.of(type);
     Map<String, Res> candidate;
     String version = null;
-    if (ts.wildcard || coversAll(names, all)) {
+    if (ts.wildcard || coversAll(ts, watch, all)) {
       candidate = all; // shared by every stream with the same view
       version = view.version(type);
     } else {
@@ -389,19 +389,24 @@ public final class XdsCache implements ConfigWatcher, DiscoveryServerCallbacks {
     }
   }
 
-  /** Whether the requested names include every resource of the view (Envoy's EDS usually does). */
-  private static boolean coversAll(List<String> names, SortedMap<String, Res> all) {
-    if (names.size() < all.size() || all.isEmpty()) {
-      return false;
+  /**
+   * Whether the watch's names include every resource of the view (Envoy's EDS usually does). Remembered per
+   * watch and view, since every publish asks again for every stream.
+   */
+  private static boolean coversAll(StreamState.TypeState ts, Watch watch, SortedMap<String, Res> all) {
+    if (ts.coversWatch == watch && ts.coversView == all) {
+      return ts.covers;
     }
-    java.util.Set<String> requested = names.size() > 16 ? new java.util.HashSet<>(names) : java.util.Set.copyOf(
-        new java.util.HashSet<>(names));
-    for (String n : all.keySet()) {
-      if (!requested.contains(n)) {
-        return false;
-      }
+    List<String> names = watch.request().getResourceNamesList();
+    boolean covers = false;
+    if (names.size() >= all.size() && !all.isEmpty()) {
+      java.util.Set<String> requested = new java.util.HashSet<>(names);
+      covers = requested.containsAll(all.keySet());
     }
-    return true;
+    ts.coversWatch = watch;
+    ts.coversView = all;
+    ts.covers = covers;
+    return covers;
   }
 
   private void evaluateDelta(StreamState s, TypeUrl type, StreamState.TypeState ts, XdsSnapshot.View view) {
@@ -437,8 +442,9 @@ public final class XdsCache implements ConfigWatcher, DiscoveryServerCallbacks {
     }
     Map<String, Res> after;
     String version;
-    boolean holding = type == TypeUrl.ROUTE && s.type(TypeUrl.CLUSTER).wildcard
-        && !view.routeClusters().values().stream().allMatch(s.type(TypeUrl.CLUSTER).acked.keySet()::containsAll);
+    StreamState.TypeState cds = s.type(TypeUrl.CLUSTER);
+    boolean holding = type == TypeUrl.ROUTE && cds.wildcard && cds.acked != view.of(TypeUrl.CLUSTER)
+        && !view.routeClusters().values().stream().allMatch(cds.acked.keySet()::containsAll);
     if (!holding && scope.containsAll(all.keySet())) {
       after = all; // the client will have exactly this view: share it
       version = view.version(type);
@@ -474,6 +480,9 @@ public final class XdsCache implements ConfigWatcher, DiscoveryServerCallbacks {
     StreamState.TypeState cds = s.type(TypeUrl.CLUSTER);
     if (!cds.wildcard) {
       return candidate; // proxyless gRPC asks for clusters by name only once a route names them
+    }
+    if (cds.acked == view.of(TypeUrl.CLUSTER)) {
+      return candidate; // the node ACKed exactly this snapshot's clusters (the shared map): nothing to hold
     }
     Set<String> acked = cds.acked.keySet();
     Map<String, Res> result = candidate;

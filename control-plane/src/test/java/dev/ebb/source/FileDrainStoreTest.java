@@ -26,8 +26,8 @@ class FileDrainStoreTest {
     FileDrainStore store = new FileDrainStore(FileDrainStore.besides(yaml));
     assertThat(store.file()).isEqualTo(dir.resolve("ebb.yaml.ebb-state.json"));
     var active = new TreeMap<RouteBackend, DrainState.Active>();
-    active.put(new RouteBackend("chat", "v2"), new DrainState.Active(Duration.ofMinutes(15),
-        List.of(Endpoint.ready("10.0.0.2", 80))));
+    // active backends are stored without endpoints (the source has them); drains keep theirs
+    active.put(new RouteBackend("chat", "v2"), new DrainState.Active(Duration.ofMinutes(15), List.of()));
     var drains = new TreeMap<RouteBackend, DrainState.DrainRecord>();
     drains.put(new RouteBackend("chat", "v1"), new DrainState.DrainRecord(Instant.parse("2026-01-01T00:00:00.123Z"),
         Duration.ofMinutes(15), List.of(new Endpoint("::1", 81, "z1", EndpointState.DRAINING))));
