@@ -215,10 +215,17 @@ public final class XdsSnapshot {
   }
 
   private static <M extends com.google.protobuf.Message> SortedMap<String, Res> hashAll(Map<String, M> in,
-      Map<String, Res> previous) {
+      SortedMap<String, Res> previous) {
     SortedMap<String, Res> out = new TreeMap<>();
-    in.forEach((name, m) -> out.put(name, reuse(previous == null ? null : previous.get(name), m)));
-    return Collections.unmodifiableSortedMap(out);
+    boolean same = previous != null && previous.size() == in.size();
+    for (Map.Entry<String, M> e : in.entrySet()) {
+      Res before = previous == null ? null : previous.get(e.getKey());
+      Res r = reuse(before, e.getValue());
+      same &= r == before;
+      out.put(e.getKey(), r);
+    }
+    // nothing changed: keep the previous map itself, so that streams holding it see "same as before" by identity
+    return same ? (SortedMap<String, Res>) previous : Collections.unmodifiableSortedMap(out);
   }
 
   private static Res reuse(Res previous, com.google.protobuf.Message m) {
