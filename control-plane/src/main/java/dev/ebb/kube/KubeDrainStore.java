@@ -35,6 +35,8 @@ final class KubeDrainStore implements DrainStore {
       if (status.isEmpty()) {
         continue;
       }
+      dev.ebb.api.model.Protocol protocol = dev.ebb.api.model.Protocol.parse(
+          s.annotations().getOrDefault(Annotations.PROTOCOL, "websocket")).orElse(dev.ebb.api.model.Protocol.WEBSOCKET);
       Duration timeout = Optional.ofNullable(s.annotations().get(Annotations.DRAIN_TIMEOUT)).map(t -> {
         try {
           return Durations.parse(t);
@@ -44,12 +46,12 @@ final class KubeDrainStore implements DrainStore {
       }).orElse(Route.DEFAULT_DRAIN_TIMEOUT);
       status.get().weights().forEach((backend, w) -> {
         if (w > 0) {
-          active.put(new RouteBackend(s.key(), backend), new DrainState.Active(timeout, List.of()));
+          active.put(new RouteBackend(s.key(), backend), new DrainState.Active(timeout, List.of(), protocol));
         }
       });
       for (RouteStatus.DrainEntry d : status.get().draining()) {
         drains.put(new RouteBackend(s.key(), d.backend()), new DrainState.DrainRecord(d.start(),
-            Duration.between(d.start(), d.deadline()), List.of()));
+            Duration.between(d.start(), d.deadline()), List.of(), protocol));
       }
     }
     return new Loaded(new DrainState(active, drains), Optional.empty());

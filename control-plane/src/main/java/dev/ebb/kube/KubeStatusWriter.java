@@ -56,6 +56,8 @@ public final class KubeStatusWriter implements AutoCloseable {
   });
   private final AtomicLong eventCounter = new AtomicLong();
   private volatile boolean leader;
+  /** Bumped on every change of leadership, so a queued take-over of a lost term does nothing. */
+  private final AtomicLong terms = new AtomicLong();
   private volatile boolean closed;
   private volatile String currentLeader = "";
   private CompletableFuture<?> election;
@@ -101,15 +103,18 @@ public final class KubeStatusWriter implements AutoCloseable {
         .withLeaderCallbacks(new LeaderCallbacks(
             () -> {
               LOG.info("{} is now the leader: writing status and events", identity);
-              timer.execute(this::takeOver);
+              long term = terms.incrementAndGet();
+              timer.execute(() -> takeOver(term));
             },
             () -> {
               LOG.info("{} is no longer the leader", identity);
+              terms.incrementAndGet();
               leader = false;
             },
             newLeader -> currentLeader = newLeader))
         .build()).build().start();
     election.whenComplete((v, t) -> {
+      terms.incrementAndGet();
       leader = false;
       if (!closed) {
         timer.schedule(this::elect, leaseDuration.dividedBy(5).toMillis(), TimeUnit.MILLISECONDS);
@@ -143,7 +148,10 @@ public final class KubeStatusWriter implements AutoCloseable {
   }
 
   /** A new leader starts from what the annotations say, so it does not repeat Events already written. */
-  private void takeOver() {
+  private void takeOver(long term) {
+    if (term != terms.get()) {
+      return; // lost the lease again before this ran
+    }
     told.clear();
     toldErrors.clear();
     for (KubeObjects.Service s : source.services()) {
@@ -152,7 +160,7 @@ public final class KubeStatusWriter implements AutoCloseable {
         st.lastError().ifPresent(e -> toldErrors.put(s.key(), new HashSet<>(List.of(e.split("; ")))));
       });
     }
-    leader = true;
+    leader = term == terms.get();
   }
 
   private void tick() {

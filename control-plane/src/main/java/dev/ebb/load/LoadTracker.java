@@ -60,7 +60,10 @@ public final class LoadTracker {
     nodes.remove(stream);
   }
 
-  /** One report: in-progress streams per cluster (summed over localities) and request counts since the last. */
+  /**
+   * One report: per cluster (summed over localities) streams in progress, then successful, failed and issued
+   * requests since the last report.
+   */
   void report(long stream, Map<String, long[]> byCluster) {
     NodeLoad n = nodes.get(stream);
     if (n == null) {
@@ -74,10 +77,12 @@ public final class LoadTracker {
       names.addAll(byCluster.keySet());
       names.addAll(n.clusters.keySet());
       for (String c : names) {
-        long[] v = byCluster.getOrDefault(c, new long[3]);
+        long[] v = byCluster.getOrDefault(c, new long[4]);
         NodeCluster before = n.clusters.get(c);
         Deque<Instant> zeros = before == null ? new ArrayDeque<>() : before.zeroReports();
-        if (v[0] == 0) {
+        // idle: nothing in progress, and no new stream started since the last report (a node that has not
+        // applied new weights yet may still start short calls there)
+        if (v[0] == 0 && (v.length < 4 || v[3] == 0)) {
           zeros.addLast(now);
           while (zeros.size() > 4) {
             zeros.removeFirst();

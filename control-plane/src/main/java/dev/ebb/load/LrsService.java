@@ -85,11 +85,12 @@ public final class LrsService extends LoadReportingServiceGrpc.LoadReportingServ
         if (!opening || req.getClusterStatsCount() > 0) {
           Map<String, long[]> byCluster = new HashMap<>();
           for (ClusterStats cs : req.getClusterStatsList()) {
-            long[] v = byCluster.computeIfAbsent(cs.getClusterName(), c -> new long[3]);
+            long[] v = byCluster.computeIfAbsent(cs.getClusterName(), c -> new long[4]);
             for (UpstreamLocalityStats l : cs.getUpstreamLocalityStatsList()) {
               v[0] += l.getTotalRequestsInProgress();
               v[1] += l.getTotalSuccessfulRequests();
               v[2] += l.getTotalErrorRequests();
+              v[3] += l.getTotalIssuedRequests();
             }
           }
           tracker.report(id, byCluster);

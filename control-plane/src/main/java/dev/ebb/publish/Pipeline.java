@@ -106,7 +106,8 @@ public final class Pipeline {
         DrainState.DrainRecord mine = adopted.get(e.getKey());
         if (mine != null && !mine.start().equals(e.getValue())
             && Duration.between(mine.start(), e.getValue()).abs().compareTo(window) <= 0) {
-          adopted.put(e.getKey(), new DrainState.DrainRecord(e.getValue(), mine.timeout(), mine.endpoints()));
+          adopted.put(e.getKey(), new DrainState.DrainRecord(e.getValue(), mine.timeout(), mine.endpoints(),
+              mine.protocol()));
           changed = true;
         }
       }
@@ -190,6 +191,8 @@ public final class Pipeline {
     } catch (RuntimeException e) {
       lastError = "config not published: " + e.getMessage();
       LOG.error("config not published; the last good config stays in force", e);
+      // drains keep their deadlines: try again soon rather than wait for the next change
+      scheduleWakeUp(Optional.of(now.plusSeconds(1)));
     } finally {
       builds.incrementAndGet();
     }

@@ -51,5 +51,6 @@ public record DesiredState(
   }
 
   /** A backend that stopped receiving a route's new streams at {@code start}; it leaves at {@code deadline}. */
-  public record Drain(String route, String backend, Instant start, Instant deadline) {}
+  public record Drain(String route, String backend, Instant start, Instant deadline,
+      dev.ebb.api.model.Protocol protocol) {}
 }

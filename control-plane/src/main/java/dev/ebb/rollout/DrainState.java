@@ -1,6 +1,7 @@
 package dev.ebb.rollout;
 
 import dev.ebb.api.model.Endpoint;
+import dev.ebb.api.model.Protocol;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Comparator;
@@ -33,15 +34,20 @@ public record DrainState(SortedMap<RouteBackend, Active> active, SortedMap<Route
     }
   }
 
-  /** A backend with weight > 0 on a route: the route's drain timeout and the backend's endpoints. */
-  public record Active(Duration drainTimeout, List<Endpoint> endpoints) {
+  /**
+   * A backend with weight > 0 on a route: the route's drain timeout and protocol, and the backend's endpoints.
+   */
+  public record Active(Duration drainTimeout, List<Endpoint> endpoints, Protocol protocol) {
     public Active {
       endpoints = List.copyOf(endpoints);
     }
   }
 
-  /** A drain: since when, for how long, and every endpoint the backend had since (kept until the deadline). */
-  public record DrainRecord(Instant start, Duration timeout, List<Endpoint> endpoints) {
+  /**
+   * A drain: since when, for how long, every endpoint the backend had since (kept until the deadline), and the
+   * route's protocol (a draining gRPC backend keeps its HTTP/2 cluster even when its route is gone).
+   */
+  public record DrainRecord(Instant start, Duration timeout, List<Endpoint> endpoints, Protocol protocol) {
     public DrainRecord {
       endpoints = endpoints.stream().sorted(Endpoint.ORDER).toList();
     }

@@ -80,7 +80,7 @@ public final class RolloutEngine {
       for (WeightedBackend w : weights) {
         Backend b = defs.get(w.backend());
         active.put(new RouteBackend(r.name(), w.backend()),
-            new Active(r.drainTimeout(), b == null ? List.of() : b.endpoints()));
+            new Active(r.drainTimeout(), b == null ? List.of() : b.endpoints(), r.protocol()));
       }
     }
 
@@ -90,7 +90,8 @@ public final class RolloutEngine {
     previous.drains().forEach((key, d) -> {
       if (!active.containsKey(key)) {
         Duration timeout = model.route(key.route()).map(Route::drainTimeout).orElse(d.timeout());
-        drains.put(key, new DrainRecord(d.start(), timeout, remembered(defs.get(key.backend()), d.endpoints())));
+        drains.put(key, new DrainRecord(d.start(), timeout, remembered(defs.get(key.backend()), d.endpoints()),
+            d.protocol()));
       } else {
         ended.add(new EndedDrain(key.route(), key.backend(), d.start(), d.deadline(), EndedDrain.Outcome.CANCELLED));
       }
@@ -99,13 +100,16 @@ public final class RolloutEngine {
     previous.active().forEach((key, a) -> {
       if (!active.containsKey(key) && !drains.containsKey(key)) {
         Duration timeout = model.route(key.route()).map(Route::drainTimeout).orElse(a.drainTimeout());
-        drains.put(key, new DrainRecord(now, timeout, remembered(defs.get(key.backend()), a.endpoints())));
+        drains.put(key, new DrainRecord(now, timeout, remembered(defs.get(key.backend()), a.endpoints()),
+            a.protocol()));
       }
     });
     drains.entrySet().removeIf(e -> {
       DrainRecord d = e.getValue();
       EndedDrain.Outcome outcome = !now.isBefore(d.deadline()) ? EndedDrain.Outcome.EXPIRED
-          : idle.idleSince(e.getKey().backend(), d.start()) ? EndedDrain.Outcome.IDLE : null;
+          // a drain that knows no endpoints (restored after its backend vanished) cannot be seen idle: deadline
+          : !d.endpoints().isEmpty() && idle.idleSince(e.getKey().backend(), d.start()) ? EndedDrain.Outcome.IDLE
+          : null;
       if (outcome != null) {
         ended.add(new EndedDrain(e.getKey().route(), e.getKey().backend(), d.start(), d.deadline(), outcome));
       }
@@ -116,7 +120,7 @@ public final class RolloutEngine {
     Map<String, List<Endpoint>> rememberedByBackend = new TreeMap<>();
     drains.forEach((key, d) -> {
       drainsByBackend.computeIfAbsent(key.backend(), b -> new ArrayList<>())
-          .add(new Drain(key.route(), key.backend(), d.start(), d.deadline()));
+          .add(new Drain(key.route(), key.backend(), d.start(), d.deadline(), d.protocol()));
       rememberedByBackend.computeIfAbsent(key.backend(), b -> new ArrayList<>()).addAll(d.endpoints());
     });
     List<String> names = new ArrayList<>();

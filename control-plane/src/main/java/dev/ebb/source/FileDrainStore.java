@@ -62,12 +62,12 @@ public final class FileDrainStore implements DrainStore {
       JsonNode root = JSON.readTree(text);
       SortedMap<RouteBackend, DrainState.Active> active = new TreeMap<>();
       for (JsonNode n : array(root, "active")) {
-        active.put(key(n), new DrainState.Active(Durations.parse(text(n, "drainTimeout")), List.of()));
+        active.put(key(n), new DrainState.Active(Durations.parse(text(n, "drainTimeout")), List.of(), protocol(n)));
       }
       SortedMap<RouteBackend, DrainState.DrainRecord> drains = new TreeMap<>();
       for (JsonNode n : array(root, "drains")) {
         drains.put(key(n), new DrainState.DrainRecord(Instant.parse(text(n, "start")),
-            Durations.parse(text(n, "timeout")), endpoints(n)));
+            Durations.parse(text(n, "timeout")), endpoints(n), protocol(n)));
       }
       lastWritten = text;
       return new Loaded(new DrainState(active, drains), Optional.empty());
@@ -87,6 +87,7 @@ public final class FileDrainStore implements DrainStore {
       n.put("route", k.route());
       n.put("backend", k.backend());
       n.put("drainTimeout", Durations.format(a.drainTimeout()));
+      n.put("protocol", a.protocol().wireName());
       // no endpoints for active backends: they are in the YAML, and writing them on every change costs
     });
     ArrayNode drains = root.putArray("drains");
@@ -97,6 +98,7 @@ public final class FileDrainStore implements DrainStore {
       n.put("start", d.start().toString());
       n.put("timeout", Durations.format(d.timeout()));
       n.put("deadline", d.deadline().toString());
+      n.put("protocol", d.protocol().wireName());
       putEndpoints(n, d.endpoints());
     });
     try {
@@ -139,6 +141,11 @@ public final class FileDrainStore implements DrainStore {
       throw new IllegalArgumentException(field + " is not a list");
     }
     return a;
+  }
+
+  private static dev.ebb.api.model.Protocol protocol(JsonNode n) {
+    return dev.ebb.api.model.Protocol.parse(n.path("protocol").asText("websocket"))
+        .orElse(dev.ebb.api.model.Protocol.WEBSOCKET);
   }
 
   private static RouteBackend key(JsonNode n) {

@@ -98,6 +98,9 @@ public final class EnvoyTranslator {
     java.util.Set<String> grpcBackends = new java.util.HashSet<>();
     state.routes().stream().filter(r -> r.route().protocol() == Protocol.GRPC)
         .forEach(r -> grpcBackends.addAll(r.route().backendNames()));
+    // a draining backend keeps the protocol it had: a changed cluster would be rebuilt (and its load uncounted)
+    state.backends().forEach(b -> b.drains().stream().filter(d -> d.protocol() == Protocol.GRPC)
+        .forEach(d -> grpcBackends.add(b.backend().name())));
     for (BackendState b : state.backends()) {
       boolean http2 = grpcBackends.contains(b.backend().name());
       clusters.put(b.backend().name(), clusterMemo.get(List.of(b.backend().name(), http2, false),

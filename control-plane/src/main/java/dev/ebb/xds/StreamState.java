@@ -51,6 +51,10 @@ public final class StreamState {
     long nacks;
     boolean wildcard;
     long sentGeneration = -1;
+    /** The version the response with {@link #sentNonce} carried, and whether that response was NACKed. */
+    String sentNonceVersion;
+    String nackedNonce;
+    boolean seenRequest;
     /** Memo of coversAll for (watch, view). */
     Watch coversWatch;
     Map<String, Res> coversView;
@@ -70,6 +74,8 @@ public final class StreamState {
   final Map<TypeUrl, TypeState> types = new EnumMap<>(TypeUrl.class);
   /** Set while a published change is being answered on this stream. */
   boolean publishing;
+  /** A CDS response went out in the current publish: endpoints must follow in full (Envoy re-warms). */
+  boolean clustersSentThisPublish;
   long awaitingGeneration = -1;
   java.time.Instant awaitingObservedAt;
   final java.util.EnumSet<TypeUrl> awaitingTypes = java.util.EnumSet.noneOf(TypeUrl.class);

@@ -72,6 +72,7 @@ public final class XdsCache implements ConfigWatcher, DiscoveryServerCallbacks {
     for (StreamState s : streams.values()) {
       synchronized (s) {
         s.publishing = true;
+        s.clustersSentThisPublish = false;
         try {
           for (TypeUrl t : TypeUrl.ORDER) {
             evaluate(s, t);
@@ -91,6 +92,9 @@ public final class XdsCache implements ConfigWatcher, DiscoveryServerCallbacks {
     s.type(type).sentGeneration = snap.generation();
     if (!s.publishing) {
       return;
+    }
+    if (type == TypeUrl.CLUSTER) {
+      s.clustersSentThisPublish = true;
     }
     if (s.awaitingGeneration != snap.generation()) {
       s.awaitingGeneration = snap.generation();
@@ -151,13 +155,21 @@ public final class XdsCache implements ConfigWatcher, DiscoveryServerCallbacks {
         return;
       }
       StreamState.TypeState ts = s.type(type.get());
-      ts.wildcard = type.get().wildcardByDefault()
-          && (request.getResourceNamesCount() == 0 || request.getResourceNamesList().contains("*"));
+      // an empty list is a wildcard only when a stream starts with it (Envoy); grpc-java sends one later to
+      // unsubscribe from everything
+      boolean empty = request.getResourceNamesCount() == 0;
+      ts.wildcard = type.get().wildcardByDefault() && (request.getResourceNamesList().contains("*")
+          || empty && (!ts.seenRequest || ts.wildcard));
+      ts.seenRequest = true;
       if (!request.getResponseNonce().isEmpty() && request.getResponseNonce().equals(ts.sentNonce)) {
         if (request.hasErrorDetail()) {
-          nacked(s, type.get(), ts, ts.sentVersion, request.getErrorDetail().getMessage());
-          ts.nackedVersion = ts.sentVersion;
-        } else {
+          nacked(s, type.get(), ts, ts.sentNonceVersion, request.getErrorDetail().getMessage());
+          ts.nackedVersion = ts.sentNonceVersion;
+          ts.nackedNonce = ts.sentNonce;
+          ts.sent = ts.acked; // what the client has is what it had before that response
+        } else if (!ts.sentNonce.equals(ts.nackedNonce)
+            && request.getVersionInfo().equals(ts.sentNonceVersion)) {
+          // after a NACK the client keeps the nonce on later requests: those are not ACKs
           ts.acked = ts.sent;
           acked(s, type.get(), ts);
         }
@@ -185,9 +197,11 @@ public final class XdsCache implements ConfigWatcher, DiscoveryServerCallbacks {
       }
       StreamState.TypeState ts = s.type(type.get());
       ts.wildcard = type.get().wildcardByDefault();
-      if (!request.getResponseNonce().isEmpty() && request.getResponseNonce().equals(ts.sentNonce)) {
+      if (!request.getResponseNonce().isEmpty() && request.getResponseNonce().equals(ts.sentNonce)
+          && !request.getResponseNonce().equals(ts.nackedNonce)) {
         if (request.hasErrorDetail()) {
           nacked(s, type.get(), ts, ts.sentVersion, request.getErrorDetail().getMessage());
+          ts.nackedNonce = ts.sentNonce;
           ts.nackedSignature = ts.deltaSignature;
           // what the client has is what it had before this response
           ts.sent = ts.acked;
@@ -229,6 +243,7 @@ public final class XdsCache implements ConfigWatcher, DiscoveryServerCallbacks {
     }
     TypeUrl.of(response.getTypeUrl()).ifPresent(t -> {
       s.type(t).sentNonce = response.getNonce();
+      s.type(t).sentNonceVersion = response.getVersionInfo();
       events.pushed(s, t, response.getVersionInfo(), response.getResourcesCount(), response.getSerializedSize());
     });
   }
@@ -241,6 +256,7 @@ public final class XdsCache implements ConfigWatcher, DiscoveryServerCallbacks {
     }
     TypeUrl.of(response.getTypeUrl()).ifPresent(t -> {
       s.type(t).sentNonce = response.getNonce();
+      s.type(t).sentNonceVersion = response.getSystemVersionInfo();
       events.pushed(s, t, response.getSystemVersionInfo(), response.getResourcesCount(),
           response.getSerializedSize());
     });
@@ -354,7 +370,8 @@ public final class XdsCache implements ConfigWatcher, DiscoveryServerCallbacks {
     if (version == null) {
       version = versionOf(candidate.values(), List.of());
     }
-    boolean resendEndpoints = type == TypeUrl.ENDPOINT && ts.sotwHasClusterChanged && !candidate.isEmpty();
+    boolean resendEndpoints = type == TypeUrl.ENDPOINT && (ts.sotwHasClusterChanged || s.clustersSentThisPublish)
+        && !candidate.isEmpty();
     if (version.equals(ts.sentVersion) && !resendEndpoints) {
       return;
     }
@@ -367,7 +384,8 @@ public final class XdsCache implements ConfigWatcher, DiscoveryServerCallbacks {
     if (type.wildcardByDefault() || resendEndpoints || ts.sentVersion == null) {
       toSend = candidate.values();
     } else {
-      Map<String, Res> had = ts.sent;
+      // the watch exists because the client answered our last response: what it ACKed is what it has
+      Map<String, Res> had = ts.acked;
       toSend = candidate.values().stream().filter(r -> {
         Res h = had.get(r.name());
         return h == null || !h.hash().equals(r.hash());

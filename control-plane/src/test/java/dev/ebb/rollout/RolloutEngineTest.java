@@ -191,4 +191,22 @@ class RolloutEngineTest {
     assertThat(a.state).isEqualTo(b.state);
     assertThat(a.desired).isEqualTo(b.desired);
   }
+
+  @Test
+  void idleLoadReportsEndADrainEarlyButNeverOneThatKnowsNoEndpoints() {
+    Run run = new Run().at(T0, model(List.of(route("chat", "v1", "v2", 5000)), v1, v2));
+    run.at(T0.plusSeconds(1), model(List.of(route("chat", "v1", null, 0)), v1, v2));
+    RolloutEngine.Result early = RolloutEngine.step(model(List.of(route("chat", "v1", null, 0)), v1, v2), run.state,
+        T0.plusSeconds(30), (backend, since) -> backend.equals("v2") && !since.isAfter(T0.plusSeconds(1)));
+    assertThat(early.desired().backends()).extracting(b -> b.backend().name()).containsExactly("v1");
+    assertThat(early.ended()).singleElement().satisfies(e -> assertThat(e.outcome())
+        .isEqualTo(RolloutEngine.EndedDrain.Outcome.IDLE));
+    // restored without endpoints (its backend vanished while Ebb was down): only the deadline ends it
+    var drains = new java.util.TreeMap<>(run.state.drains());
+    drains.replaceAll((k, d) -> new DrainState.DrainRecord(d.start(), d.timeout(), List.of(), d.protocol()));
+    DrainState restored = new DrainState(run.state.active(), drains);
+    RolloutEngine.Result kept = RolloutEngine.step(model(List.of(route("chat", "v1", null, 0)), v1), restored,
+        T0.plusSeconds(30), (backend, since) -> true);
+    assertThat(kept.desired().backends()).extracting(b -> b.backend().name()).containsExactly("v1", "v2");
+  }
 }

@@ -27,10 +27,12 @@ class FileDrainStoreTest {
     assertThat(store.file()).isEqualTo(dir.resolve("ebb.yaml.ebb-state.json"));
     var active = new TreeMap<RouteBackend, DrainState.Active>();
     // active backends are stored without endpoints (the source has them); drains keep theirs
-    active.put(new RouteBackend("chat", "v2"), new DrainState.Active(Duration.ofMinutes(15), List.of()));
+    active.put(new RouteBackend("chat", "v2"), new DrainState.Active(Duration.ofMinutes(15), List.of(),
+        dev.ebb.api.model.Protocol.GRPC));
     var drains = new TreeMap<RouteBackend, DrainState.DrainRecord>();
     drains.put(new RouteBackend("chat", "v1"), new DrainState.DrainRecord(Instant.parse("2026-01-01T00:00:00.123Z"),
-        Duration.ofMinutes(15), List.of(new Endpoint("::1", 81, "z1", EndpointState.DRAINING))));
+        Duration.ofMinutes(15), List.of(new Endpoint("::1", 81, "z1", EndpointState.DRAINING)),
+        dev.ebb.api.model.Protocol.WEBSOCKET));
     DrainState state = new DrainState(active, drains);
     store.save(state);
     DrainStore.Loaded loaded = new FileDrainStore(store.file()).load();

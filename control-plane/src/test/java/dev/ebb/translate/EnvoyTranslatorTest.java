@@ -258,4 +258,16 @@ class EnvoyTranslatorTest {
     assertThat(s.view(new dev.ebb.publish.NodeGroup(true, "edge-fleet")).of(dev.ebb.publish.TypeUrl.LISTENER))
         .containsOnlyKeys("edge");
   }
+
+  @Test
+  void aDrainingGrpcBackendKeepsItsHttp2ClusterAfterItsRouteIsGone() {
+    Route rpc = route("rpc", Protocol.GRPC, Rollout.stableOnly("v1"), Optional.empty());
+    var step1 = dev.ebb.rollout.RolloutEngine.step(model(rpc), dev.ebb.rollout.DrainState.EMPTY, NOW);
+    Cluster before = translator.translate(step1.desired()).clusters().get("v1");
+    // the route is deleted: v1 drains, and its cluster must not change (Envoy would rebuild it)
+    var step2 = dev.ebb.rollout.RolloutEngine.step(model(), step1.next(), NOW.plusSeconds(1));
+    Cluster during = translator.translate(step2.desired()).clusters().get("v1");
+    assertThat(during).isEqualTo(before);
+    assertThat(during.getTypedExtensionProtocolOptionsMap()).containsKey(EnvoyTranslator.HTTP_PROTOCOL_OPTIONS);
+  }
 }

@@ -102,6 +102,9 @@ class XdsPushIT {
       String status = ebb.admin("/status");
       assertThat(status).contains("\"nackDetail\" : \"route: unknown field 'frobnicate' (test rejection)\"");
       assertThat(status).contains("rejected RDS version");
+      // a later request that still carries the NACKed nonce (a subscription change) is not an ACK
+      client.resubscribe(RDS, java.util.Set.of("edge", "other"));
+      await().atMost(Duration.ofSeconds(5)).until(() -> ebb.admin("/status").contains("\"nodesOnCurrentWeights\" : \"0/1\""));
       // no resend loop: an unrelated endpoint change goes through, and RDS was still sent exactly once
       int eds = client.count(EDS);
       ebb.write(EbbFixture.chat("websocket", "v1", "v2", "30", 9001, 9005));
@@ -153,6 +156,28 @@ class XdsPushIT {
       await().atMost(Duration.ofSeconds(10)).until(() -> client.received(EDS).stream().skip(eds)
           .anyMatch(r -> r.names().contains("v1")));
       assertThat(ebb.generation()).as("nothing was published meanwhile").isEqualTo(generation);
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(AdsClient.Variant.class)
+  void endpointsFollowInFullWhenClustersChange(AdsClient.Variant variant) {
+    try (EbbFixture ebb = new EbbFixture(dir, EbbFixture.chat("websocket", "v1", "v2", "50", 9001, 9002)).start();
+        AdsClient client = AdsClient.envoy(ebb.xdsPort(), variant)) {
+      await().atMost(Duration.ofSeconds(10)).until(() -> client.resources(EDS).size() == 2);
+      int eds = client.count(EDS);
+      // clusters change (HTTP/2 for grpc) and one endpoint moves, in one edit
+      ebb.write(EbbFixture.chat("grpc", "v1", "v2", "50", 9001, 9003));
+      await().atMost(Duration.ofSeconds(10)).until(() -> client.received(EDS).stream().skip(eds)
+          .anyMatch(r -> r.names().contains("v2")));
+      if (variant == AdsClient.Variant.SOTW) {
+        // Envoy re-warms a changed cluster and waits for its endpoints: they all come again
+        assertThat(client.received(EDS).stream().skip(eds).flatMap(r -> r.names().stream()))
+            .contains("v1", "v2");
+      }
+      ClusterLoadAssignment v2 = client.<ClusterLoadAssignment>resources(EDS).get("v2");
+      assertThat(v2.getEndpoints(0).getLbEndpoints(0).getEndpoint().getAddress().getSocketAddress().getPortValue())
+          .isEqualTo(9003);
     }
   }
 }
