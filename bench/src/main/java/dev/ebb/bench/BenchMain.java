@@ -74,8 +74,8 @@ public final class BenchMain {
     print("");
     print("## Pure stages: rollout step + translate + snapshot build (JMH, 1 fork, 2x1s warm-up, 3x1s measured)");
     print("");
-    print("| routes | endpoints | time per build (ms) | error (ms) | allocated per build (MB) |");
-    print("|---:|---:|---:|---:|---:|");
+    print("| benchmark | routes | endpoints | time per build (ms) | error (ms) | allocated per build (MB) |");
+    print("|---|---:|---:|---:|---:|---:|");
     Collection<RunResult> results = new Runner(new OptionsBuilder()
         .include(TranslateBench.class.getName())
         .forks(1).warmupIterations(2).warmupTime(TimeValue.seconds(1))
@@ -90,7 +90,8 @@ public final class BenchMain {
       double bytes = r.getSecondaryResults().get("·gc.alloc.rate.norm") != null
           ? r.getSecondaryResults().get("·gc.alloc.rate.norm").getScore()
           : r.getSecondaryResults().get("gc.alloc.rate.norm").getScore();
-      print(String.format(Locale.ROOT, "| %,d | %,d | %.2f | %.2f | %.1f |", routes,
+      String name = r.getParams().getBenchmark().replaceFirst(".*\\.", "");
+      print(String.format(Locale.ROOT, "| %s | %,d | %,d | %.2f | %.2f | %.1f |", name, routes,
           routes * ModelGen.ENDPOINTS_PER_BACKEND, ms, err, bytes / 1e6));
     }
   }
@@ -223,6 +224,10 @@ public final class BenchMain {
         }
         long last = envoys.stream().mapToLong(e -> e.lastRdsAckNanos).max().orElse(t0);
         prop[c] = (last - t0) / 1e6;
+        if (opts.containsKey("verbose")) {
+          System.out.printf("    change %d: %.0f ms, bytes so far %s%n", c + 1, prop[c],
+              Arrays.toString(perChange(bytesBefore, snapshotBytes(), 1)));
+        }
       }
       long cpu1 = Long.parseLong(ask(toServer, fromServer, "cpu"));
       long[] weightBytes = perChange(bytesBefore, snapshotBytes(), Math.max(1, prop.length));

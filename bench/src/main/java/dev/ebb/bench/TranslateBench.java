@@ -35,11 +35,26 @@ public class TranslateBench {
     translator = new EnvoyTranslator(EnvoyTranslator.Settings.DEFAULT);
     now = Instant.parse("2026-01-01T00:00:00Z");
     drains = RolloutEngine.step(model, DrainState.EMPTY, now).next();
+    shifted = ModelGen.model(routes, 2100, 0);
   }
 
+  Model shifted;
+  XdsSnapshot previous;
+  boolean flip;
+
+  /** A whole build from nothing: what a restart or a first sync costs. */
   @Benchmark
-  public XdsSnapshot build() {
+  public XdsSnapshot fullBuild() {
     RolloutEngine.Result r = RolloutEngine.step(model, drains, now);
-    return XdsSnapshot.of(translator.translate(r.desired()));
+    return XdsSnapshot.of(new EnvoyTranslator(EnvoyTranslator.Settings.DEFAULT).translate(r.desired()));
+  }
+
+  /** A weight change of the half of the routes mid-rollout, on top of the previous build (what a shift costs). */
+  @Benchmark
+  public XdsSnapshot weightChange() {
+    flip = !flip;
+    RolloutEngine.Result r = RolloutEngine.step(flip ? shifted : model, drains, now);
+    previous = XdsSnapshot.of(translator.translate(r.desired()), previous);
+    return previous;
   }
 }

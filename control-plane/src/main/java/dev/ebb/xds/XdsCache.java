@@ -79,6 +79,8 @@ public final class XdsCache implements ConfigWatcher, DiscoveryServerCallbacks {
           }
         } finally {
           s.publishing = false;
+          // only for this pass: a later EDS ACK must not be answered by a full resend (that would loop)
+          s.clustersSentThisPublish = false;
         }
       }
     }
