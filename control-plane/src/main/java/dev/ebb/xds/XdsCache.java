@@ -440,12 +440,16 @@ public final class XdsCache implements ConfigWatcher, DiscoveryServerCallbacks {
       scope.addAll(ts.deltaPending);
     }
     Map<String, Res> changed = new TreeMap<>();
+    // Envoy re-warms a changed cluster and waits for its endpoints (even unchanged ones): send them again
+    Set<String> rewarming = type == TypeUrl.ENDPOINT && (s.clustersSentThisPublish || ts.sotwHasClusterChanged)
+        ? s.type(TypeUrl.CLUSTER).deltaSent.keySet() : Set.of();
     for (String n : scope) {
       Res r = all.get(n);
-      if (r != null && !r.hash().equals(ts.deltaTracked.get(n))) {
+      if (r != null && (!r.hash().equals(ts.deltaTracked.get(n)) || rewarming.contains(n))) {
         changed.put(n, r);
       }
     }
+    ts.sotwHasClusterChanged = false;
     if (type == TypeUrl.ROUTE) {
       changed = new TreeMap<>(holdRoutesForUnackedClusters(s, view, changed, ts.sent));
       // a held route the client already has at that version needs no update
