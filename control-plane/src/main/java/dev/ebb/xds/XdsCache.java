@@ -431,7 +431,11 @@ public final class XdsCache implements ConfigWatcher, DiscoveryServerCallbacks {
 
   private void evaluateDelta(StreamState s, TypeUrl type, StreamState.TypeState ts, XdsSnapshot.View view) {
     DeltaWatch watch = ts.deltaWatch;
-    Map<String, Res> all = view.of(type);
+    SortedMap<String, Res> all = view.of(type);
+    if (ts.sent == all && ts.acked == all && ts.deltaPending.isEmpty() && ts.sentVersion != null
+        && !(type == TypeUrl.ENDPOINT && (s.clustersSentThisPublish || ts.sotwHasClusterChanged))) {
+      return; // the node has exactly this view (the same shared map): nothing to compare name by name
+    }
     Set<String> scope = new TreeSet<>();
     if (watch.isWildcard()) {
       scope.addAll(all.keySet());
