@@ -161,8 +161,7 @@ public final class RouteCli {
     if (backendService == null) {
       return "";
     }
-    for (var it = status.path("weights").fields(); it.hasNext(); ) {
-      var e = it.next();
+    for (var e : status.path("weights").properties()) {
       // cluster names are namespace/service/port
       String[] parts = e.getKey().split("/");
       if (parts.length == 3 && parts[1].equals(backendService)) {
@@ -177,8 +176,7 @@ public final class RouteCli {
     if (backendService == null) {
       return "";
     }
-    for (var it = status.path("streams").fields(); it.hasNext(); ) {
-      var e = it.next();
+    for (var e : status.path("streams").properties()) {
       String[] parts = e.getKey().split("/");
       if (parts.length == 3 && parts[1].equals(backendService)) {
         return ", " + e.getValue().asText() + " streams";

@@ -99,7 +99,7 @@ public record RouteStatus(Map<String, Integer> weights, List<DrainEntry> drainin
     try {
       JsonNode root = JSON.readTree(text);
       Map<String, Integer> weights = new LinkedHashMap<>();
-      root.path("weights").fields().forEachRemaining(e ->
+      root.path("weights").properties().forEach(e ->
           weights.put(e.getKey(), Weights.parseBasisPoints(e.getValue().asText())));
       List<DrainEntry> drains = new ArrayList<>();
       for (JsonNode n : root.path("draining")) {
@@ -110,7 +110,7 @@ public record RouteStatus(Map<String, Integer> weights, List<DrainEntry> drainin
       Optional<String> err = root.has("lastError") ? Optional.of(root.get("lastError").asText()) : Optional.empty();
       Optional<String> nodes = root.has("nodes") ? Optional.of(root.get("nodes").asText()) : Optional.empty();
       Map<String, Long> streams = new LinkedHashMap<>();
-      root.path("streams").fields().forEachRemaining(e -> streams.put(e.getKey(), e.getValue().asLong()));
+      root.path("streams").properties().forEach(e -> streams.put(e.getKey(), e.getValue().asLong()));
       return Optional.of(new RouteStatus(weights, drains, err, nodes, streams));
     } catch (JsonProcessingException | RuntimeException e) {
       return Optional.empty();

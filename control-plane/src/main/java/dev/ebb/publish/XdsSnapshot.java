@@ -225,7 +225,7 @@ public final class XdsSnapshot {
       out.put(e.getKey(), r);
     }
     // nothing changed: keep the previous map itself, so that streams holding it see "same as before" by identity
-    return same ? (SortedMap<String, Res>) previous : Collections.unmodifiableSortedMap(out);
+    return same ? previous : Collections.unmodifiableSortedMap(out);
   }
 
   private static Res reuse(Res previous, com.google.protobuf.Message m) {

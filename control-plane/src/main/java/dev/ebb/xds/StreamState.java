@@ -8,7 +8,6 @@ import io.envoyproxy.controlplane.cache.Watch;
 import io.envoyproxy.envoy.config.core.v3.Node;
 import java.time.Instant;
 import java.util.EnumMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -139,10 +138,5 @@ public final class StreamState {
     TypeState s = types.get(type);
     Res r = s.acked.get(name);
     return Optional.ofNullable(r == null ? null : r.hash());
-  }
-
-  /** Names of clusters this stream's node has ACKed. */
-  synchronized Set<String> ackedClusters() {
-    return Set.copyOf(types.get(TypeUrl.CLUSTER).acked.keySet());
   }
 }
