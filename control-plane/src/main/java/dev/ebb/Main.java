@@ -54,6 +54,18 @@ public final class Main implements Callable<Integer> {
     }
   }
 
+  /** Durations as Ebb writes them everywhere: 90s, 30m, 2h. */
+  static final class DurationConverter implements CommandLine.ITypeConverter<Duration> {
+    @Override
+    public Duration convert(String value) {
+      try {
+        return Durations.parse(value);
+      } catch (IllegalArgumentException e) {
+        throw new CommandLine.TypeConversionException(e.getMessage());
+      }
+    }
+  }
+
   @Command(name = "status", mixinStandardHelpOptions = true, description = "A table of the routes in the cluster.")
   static final class Status implements Callable<Integer> {
     @Option(names = {"-n", "--namespace"}, description = "Namespace (default: the kubeconfig's current one).")
@@ -142,13 +154,13 @@ public final class Main implements Callable<Integer> {
     @Option(names = "--admin-port", defaultValue = "18001", description = "Admin port (default: ${DEFAULT-VALUE}).")
     int adminPort;
 
-    @Option(names = "--debounce", defaultValue = "100ms",
+    @Option(names = "--debounce", defaultValue = "100ms", converter = DurationConverter.class,
         description = "Quiet period before a change is pushed (default: ${DEFAULT-VALUE}); a burst is pushed within 1s.")
-    String debounce;
+    Duration debounce;
 
-    @Option(names = "--load-report-interval", defaultValue = "10s",
+    @Option(names = "--load-report-interval", defaultValue = "10s", converter = DurationConverter.class,
         description = "How often nodes send load reports (default: ${DEFAULT-VALUE}).")
-    String loadReportInterval;
+    Duration loadReportInterval;
 
     @Option(names = "--circuit-breaker-limit", defaultValue = "1000000",
         description = "Envoy max connections, pending requests and requests per cluster (default: ${DEFAULT-VALUE}).")
@@ -187,27 +199,14 @@ public final class Main implements Callable<Integer> {
         System.err.println("ebb serve: --circuit-breaker-limit must be at least 1, not " + circuitBreakerLimit);
         return 2;
       }
-      Duration quiet;
-      try {
-        quiet = Durations.parse(debounce);
-      } catch (IllegalArgumentException e) {
-        System.err.println("ebb serve: --debounce: " + e.getMessage());
+      if (loadReportInterval.compareTo(Duration.ofMillis(100)) < 0) {
+        System.err.println("ebb serve: --load-report-interval must be at least 100ms, not "
+            + Durations.format(loadReportInterval));
         return 2;
       }
-      Duration lrsInterval;
-      try {
-        lrsInterval = Durations.parse(loadReportInterval);
-      } catch (IllegalArgumentException e) {
-        System.err.println("ebb serve: --load-report-interval: " + e.getMessage());
-        return 2;
-      }
-      if (lrsInterval.compareTo(Duration.ofMillis(100)) < 0) {
-        System.err.println("ebb serve: --load-report-interval must be at least 100ms, not " + loadReportInterval);
-        return 2;
-      }
-      EbbServer.Config config = new EbbServer.Config(spec, xdsAddress, xdsPort, adminAddress, adminPort, quiet,
-          Duration.ofSeconds(1).compareTo(quiet) > 0 ? Duration.ofSeconds(1) : quiet, Duration.ofSeconds(2),
-          new EnvoyTranslator.Settings(circuitBreakerLimit, Duration.ofSeconds(5)), lrsInterval);
+      EbbServer.Config config = new EbbServer.Config(spec, xdsAddress, xdsPort, adminAddress, adminPort, debounce,
+          Duration.ofSeconds(1).compareTo(debounce) > 0 ? Duration.ofSeconds(1) : debounce, Duration.ofSeconds(2),
+          new EnvoyTranslator.Settings(circuitBreakerLimit, Duration.ofSeconds(5)), loadReportInterval);
       EbbServer server;
       try {
         server = new EbbServer(config, Clock.systemUTC(), dev.ebb.xds.XdsEvents.NONE, client).start();

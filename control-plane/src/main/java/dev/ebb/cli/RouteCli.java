@@ -158,31 +158,25 @@ public final class RouteCli {
 
   /** "80%" from the status Ebb wrote (weights in effect), or "(?)" before Ebb wrote any. */
   private static String inEffect(JsonNode status, String backendService) {
-    if (backendService == null) {
-      return "";
-    }
-    for (var e : status.path("weights").properties()) {
-      // cluster names are namespace/service/port
-      String[] parts = e.getKey().split("/");
-      if (parts.length == 3 && parts[1].equals(backendService)) {
-        return e.getValue().asText() + "%";
-      }
-    }
-    return "(?)";
+    return backendService == null ? "" : valueOf(status.path("weights"), backendService).map(v -> v + "%")
+        .orElse("(?)");
   }
 
   /** ", 30 streams" from the status Ebb wrote, where load reports told it. */
   private static String streams(JsonNode status, String backendService) {
-    if (backendService == null) {
-      return "";
-    }
-    for (var e : status.path("streams").properties()) {
+    return backendService == null ? "" : valueOf(status.path("streams"), backendService)
+        .map(v -> ", " + v + " streams").orElse("");
+  }
+
+  /** The entry of a per-cluster map whose cluster (namespace/service/port) is of this backend Service. */
+  private static java.util.Optional<String> valueOf(JsonNode byCluster, String backendService) {
+    for (var e : byCluster.properties()) {
       String[] parts = e.getKey().split("/");
       if (parts.length == 3 && parts[1].equals(backendService)) {
-        return ", " + e.getValue().asText() + " streams";
+        return java.util.Optional.of(e.getValue().asText());
       }
     }
-    return "";
+    return java.util.Optional.empty();
   }
 
   private static JsonNode readStatus(String text) {

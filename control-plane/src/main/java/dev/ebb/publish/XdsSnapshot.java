@@ -193,10 +193,19 @@ public final class XdsSnapshot {
     return new View(byType, viewRefs, versions);
   }
 
-  /** Version of a set of resources: the hash of their names and hashes, in name order. */
+  /**
+   * Version of a set of resources: the hash of their names and hashes, in name order. The xDS cache computes
+   * versions of subsets with the same function, so a stream holding the whole view gets the view's version.
+   */
   public static String versionOf(java.util.Collection<Res> resources) {
+    return versionOf(resources, List.of());
+  }
+
+  /** The same, with names removed (delta responses). */
+  public static String versionOf(java.util.Collection<Res> resources, List<String> removed) {
     StringBuilder sb = new StringBuilder();
     resources.forEach(r -> sb.append(r.name()).append('=').append(r.hash()).append(';'));
+    removed.forEach(n -> sb.append('-').append(n).append(';'));
     return Res.hash(sb.toString().getBytes(StandardCharsets.UTF_8));
   }
 

@@ -535,10 +535,8 @@ public final class XdsCache implements ConfigWatcher, DiscoveryServerCallbacks {
     return result;
   }
 
+  /** The version of what a response holds (delta: its changes and removals); see XdsSnapshot#versionOf. */
   static String versionOf(Collection<Res> resources, List<String> removed) {
-    StringBuilder sb = new StringBuilder();
-    resources.forEach(r -> sb.append(r.name()).append('=').append(r.hash()).append(';'));
-    removed.forEach(n -> sb.append('-').append(n).append(';'));
-    return Res.hash(sb.toString().getBytes(StandardCharsets.UTF_8));
+    return XdsSnapshot.versionOf(resources, removed);
   }
 }
