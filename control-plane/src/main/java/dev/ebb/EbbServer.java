@@ -106,6 +106,11 @@ public final class EbbServer implements AutoCloseable {
       public void built(Pipeline.Published published, Duration took) {
         lrs.track(published.snapshot().clusterNames());
         metrics.built(published, took);
+        if (source instanceof KubernetesSource ks) {
+          // draining backends stay in the model with their live EndpointSlices
+          ks.holdBackends(published.desired().backends().stream().filter(b -> b.draining())
+              .map(b -> b.backend().name()).collect(Collectors.toSet()));
+        }
       }
 
       @Override
@@ -131,8 +136,9 @@ public final class EbbServer implements AutoCloseable {
       List<ListenerSpec> listeners = k.listeners().map(EbbServer::readListeners).orElse(List.of(ListenerSpec.DEFAULT));
       Pipeline[] p = new Pipeline[1];
       KubernetesSource ks = new KubernetesSource(client, k.namespaces(), listeners, m -> p[0].submit(m), clock);
+      // only the leader decides that a drain ended early; followers follow its record (SPEC 5: same bytes)
       p[0] = new Pipeline(scheduler, config.debounceQuiet(), config.debounceMax(), translator, cache,
-          ks.drainStore(), load::idleSince, config.loadReportInterval(), listener);
+          ks.drainStore(), new LeaderIdleSignal(), config.loadReportInterval(), listener);
       this.pipeline = p[0];
       this.source = ks;
       this.statusWriter = new KubeStatusWriter(client, ks, pipeline, clock, k.identity(), k.leaseNamespace(),
@@ -140,7 +146,11 @@ public final class EbbServer implements AutoCloseable {
       statusWriter.streamsFrom(load::openStreams, () -> cacheRef[0].streams());
     }
     rejections.writer = statusWriter;
+    if (statusWriter != null) {
+      metrics.statusWriter(statusWriter::failures);
+    }
     metrics.watch(() -> source);
+    source.onStatus(metrics::sourceRead);
     this.xds = new XdsServer(new InetSocketAddress(config.xdsAddress(), config.xdsPort()), cache, lrs);
     this.admin = new AdminServer(new InetSocketAddress(config.adminAddress(), config.adminPort()),
         new AdminBackend());
@@ -229,6 +239,19 @@ public final class EbbServer implements AutoCloseable {
     scheduler.close();
   }
 
+  /** Load reports' verdict, on the leader only: a follower never ends a drain early on its own reports. */
+  private final class LeaderIdleSignal implements RolloutEngine.IdleSignal {
+    @Override
+    public boolean idleSince(String backend, java.time.Instant since) {
+      return statusWriter != null && statusWriter.leader() && load.idleSince(backend, since);
+    }
+
+    @Override
+    public String reason(String backend) {
+      return load.idleReason();
+    }
+  }
+
   /** A NACK becomes a ConfigRejected Event on the route Services whose resources were rejected. */
   private final class RejectionEvents implements XdsEvents {
     volatile KubeStatusWriter writer;
@@ -255,8 +278,8 @@ public final class EbbServer implements AutoCloseable {
       for (Route r : affected) {
         String[] nsName = r.name().split("/", 2);
         if (nsName.length == 2) {
-          w.configRejected(nsName[0], nsName[1], "node " + stream.nodeId() + " rejected " + type.shortName()
-              + " version " + version + ": " + detail);
+          w.configRejected(nsName[0], nsName[1], type.shortName() + "|" + version + "|" + detail,
+              "node " + stream.nodeId() + " rejected " + type.shortName() + " version " + version + ": " + detail);
         }
       }
     }
@@ -274,6 +297,10 @@ public final class EbbServer implements AutoCloseable {
           notReadyReason().isEmpty(), clock.instant());
       if (statusWriter != null) {
         doc.put("leader", Map.of("self", statusWriter.leader(), "current", statusWriter.currentLeader()));
+        Map<String, Object> writes = new java.util.LinkedHashMap<>();
+        writes.put("failures", statusWriter.failures());
+        statusWriter.lastFailure().ifPresent(f -> writes.put("lastFailure", f));
+        doc.put("statusWrites", writes);
       }
       return doc;
     }

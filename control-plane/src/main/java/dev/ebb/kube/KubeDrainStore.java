@@ -30,6 +30,7 @@ final class KubeDrainStore implements DrainStore {
   public Loaded load() {
     SortedMap<RouteBackend, DrainState.Active> active = new TreeMap<>();
     SortedMap<RouteBackend, DrainState.DrainRecord> drains = new TreeMap<>();
+    SortedMap<RouteBackend, DrainState.EarlyEnd> endedEarly = new TreeMap<>();
     for (KubeObjects.Service s : services.get()) {
       Optional<RouteStatus> status = RouteStatus.parse(s.annotations().get(Annotations.STATUS));
       if (status.isEmpty()) {
@@ -53,8 +54,12 @@ final class KubeDrainStore implements DrainStore {
         drains.put(new RouteBackend(s.key(), d.backend()), new DrainState.DrainRecord(d.start(),
             Duration.between(d.start(), d.deadline()), List.of(), protocol));
       }
+      for (RouteStatus.EarlyEndEntry x : status.get().endedEarly()) {
+        endedEarly.put(new RouteBackend(s.key(), x.backend()), new DrainState.EarlyEnd(x.start(), x.deadline(),
+            x.at(), x.reason()));
+      }
     }
-    return new Loaded(new DrainState(active, drains), Optional.empty());
+    return new Loaded(new DrainState(active, drains, endedEarly), Optional.empty());
   }
 
   @Override

@@ -67,6 +67,14 @@ public final class KubeStatusWriter implements AutoCloseable {
   /** Drains whose deadline passed with streams open: route/backend to the count. */
   private final Map<String, Long> expiredWithStreams = new java.util.concurrent.ConcurrentHashMap<>();
   private final Map<String, java.time.Instant> lastWrite = new HashMap<>();
+  private final Map<String, Backoff> backoff = new java.util.concurrent.ConcurrentHashMap<>();
+  private final AtomicLong failures = new AtomicLong();
+  private volatile String lastFailure;
+  private final java.util.function.DoubleSupplier jitter =
+      () -> java.util.concurrent.ThreadLocalRandom.current().nextDouble();
+  /** NACKs already told as Events: one Event per route, type, version and detail. */
+  private final Set<String> toldRejections = java.util.Collections.newSetFromMap(
+      new java.util.concurrent.ConcurrentHashMap<>());
   private volatile java.util.function.Function<String, java.util.OptionalLong> streams =
       b -> java.util.OptionalLong.empty();
   private volatile java.util.function.Supplier<java.util.Collection<dev.ebb.xds.StreamState>> cache = List::of;
@@ -174,15 +182,30 @@ public final class KubeStatusWriter implements AutoCloseable {
     }
   }
 
+  /** The leader's record: drain starts, and drains it ended early. Every replica follows it. */
   private void adoptRecordedDrains() {
     Map<RouteBackend, java.time.Instant> starts = new HashMap<>();
+    Map<RouteBackend, dev.ebb.rollout.DrainState.EarlyEnd> ended = new HashMap<>();
     for (KubeObjects.Service s : source.services()) {
-      RouteStatus.parse(s.annotations().get(Annotations.STATUS)).ifPresent(st -> st.draining()
-          .forEach(d -> starts.put(new RouteBackend(s.key(), d.backend()), d.start())));
+      RouteStatus.parse(s.annotations().get(Annotations.STATUS)).ifPresent(st -> {
+        st.draining().forEach(d -> starts.put(new RouteBackend(s.key(), d.backend()), d.start()));
+        st.endedEarly().forEach(x -> ended.put(new RouteBackend(s.key(), x.backend()),
+            new dev.ebb.rollout.DrainState.EarlyEnd(x.start(), x.deadline(), x.at(), x.reason())));
+      });
     }
-    if (!starts.isEmpty()) {
-      pipeline.adoptDrainStarts(starts, ADOPT_WINDOW);
+    if (!starts.isEmpty() || !ended.isEmpty()) {
+      pipeline.adoptRecord(starts, ended, ADOPT_WINDOW);
     }
+  }
+
+  /** How many status patches failed since start (each route's failures count). */
+  public long failures() {
+    return failures.get();
+  }
+
+  /** The last failed status patch (route, error, when), while some route is backing off. */
+  public Optional<String> lastFailure() {
+    return backoff.isEmpty() ? Optional.empty() : Optional.ofNullable(lastFailure);
   }
 
   private void write() {
@@ -203,20 +226,50 @@ public final class KubeStatusWriter implements AutoCloseable {
       Optional<String> nodes = published.get().desired().routes().stream()
           .filter(r -> r.route().name().equals(s.key())).findFirst()
           .map(r -> dev.ebb.admin.StatusReport.ackProgress(r, published.get(), List.copyOf(cache.get())));
-      RouteStatus want = RouteStatus.of(published.get().desired(), s.key(), lastError, streams, nodes);
+      RouteStatus want = RouteStatus.of(published.get().desired(), published.get().drains(), s.key(), lastError,
+          streams, nodes, identity);
       String rendered = want.render();
       String current = s.annotations().get(Annotations.STATUS);
-      if (!rendered.equals(current)) {
+      java.time.Instant now = clock.instant();
+      Backoff b = backoff.get(s.key());
+      if (!rendered.equals(current) && (b == null || !now.isBefore(b.next()))) {
         // stream counts alone change all the time: write them at most every 10 s
         boolean onlyStreams = RouteStatus.parse(current).map(RouteStatus::withoutStreams)
             .map(c -> c.equals(want.withoutStreams())).orElse(false);
         java.time.Instant last = lastWrite.get(s.key());
-        if (!onlyStreams || last == null || clock.instant().isAfter(last.plusSeconds(10))) {
-          patchStatus(s, rendered);
-          lastWrite.put(s.key(), clock.instant());
+        if (!onlyStreams || last == null || now.isAfter(last.plusSeconds(10))) {
+          // one route's failure (RBAC, a deleted Service, a conflict) never holds up the others
+          try {
+            patchStatus(s, rendered);
+            lastWrite.put(s.key(), now);
+            if (backoff.remove(s.key()) != null) {
+              LOG.info("status of {} written again", s.key());
+            }
+          } catch (RuntimeException e) {
+            Backoff next = Backoff.after(b, now, jitter);
+            backoff.put(s.key(), next);
+            failures.incrementAndGet();
+            lastFailure = "status of service " + s.key() + " not written at " + now + " (failure " + next.failures()
+                + ", next try in " + Duration.between(now, next.next()).toMillis() + " ms): " + e.getMessage();
+            LOG.warn(lastFailure);
+          }
         }
       }
       events(s, want, errors);
+    }
+    backoff.keySet().retainAll(source.services().stream().map(KubeObjects.Service::key).toList());
+  }
+
+  /** Per route: consecutive failures and when to try again (1 s doubling to 60 s, each with +-25% jitter). */
+  record Backoff(int failures, java.time.Instant next) {
+    static final Duration FIRST = Duration.ofSeconds(1);
+    static final Duration MAX = Duration.ofSeconds(60);
+
+    static Backoff after(Backoff previous, java.time.Instant now, java.util.function.DoubleSupplier jitter) {
+      int n = previous == null ? 1 : previous.failures() + 1;
+      long base = Math.min(MAX.toMillis(), FIRST.toMillis() << Math.min(n - 1, 16));
+      long delay = Math.round(base * (0.75 + 0.5 * jitter.getAsDouble()));
+      return new Backoff(n, now.plusMillis(delay));
     }
   }
 
@@ -270,10 +323,17 @@ public final class KubeStatusWriter implements AutoCloseable {
     told.put(s.key(), now);
   }
 
-  /** A Warning Event on a route Service: a proxy rejected config for it. */
-  public void configRejected(String namespace, String name, String message) {
-    if (!leader) {
+  /**
+   * A Warning Event on a route Service: a proxy rejected config for it. Written by the replica the proxy is
+   * connected to, leader or not: only that replica knows of the NACK, so no other could tell it, and no two
+   * replicas tell the same one. One Event per route and distinct rejection ({@code key}), not one per node.
+   */
+  public void configRejected(String namespace, String name, String key, String message) {
+    if (!toldRejections.add(namespace + "/" + name + "|" + key)) {
       return;
+    }
+    if (toldRejections.size() > 10_000) {
+      toldRejections.clear(); // bounded: a flood of distinct rejections may repeat an Event, never grow memory
     }
     source.services().stream().filter(s -> s.namespace().equals(namespace) && s.name().equals(name)).findFirst()
         .ifPresent(s -> timer.execute(() -> event(s, "Warning", "ConfigRejected", message)));

@@ -51,9 +51,12 @@ public final class KubernetesSource implements Source {
   private final AtomicBoolean dirty = new AtomicBoolean();
   private final List<Consumer<List<KubeObjects.Service>>> serviceListeners = new ArrayList<>();
   private volatile SourceStatus status;
+  private final java.util.List<java.util.function.Consumer<SourceStatus>> statusListeners =
+      new java.util.concurrent.CopyOnWriteArrayList<>();
   private Model effective = Model.EMPTY;
   private Model lastSubmitted;
   private volatile List<KubeObjects.Service> services = List.of();
+  private volatile java.util.Set<String> heldByPipeline = java.util.Set.of();
 
   public KubernetesSource(KubernetesClient client, List<String> namespaces, List<ListenerSpec> listeners,
       Consumer<Model> sink, Clock clock) {
@@ -154,15 +157,15 @@ public final class KubernetesSource implements Source {
       List<KubeObjects.EndpointSlice> slices = new ArrayList<>();
       sliceInformers.forEach(i -> i.getStore().list().forEach(s -> KubeMapping.slice(s).ifPresent(slices::add)));
       services = List.copyOf(svc);
-      ParsedConfig parsed = AnnotationParser.parse(svc, slices, listeners);
+      ParsedConfig parsed = AnnotationParser.parse(svc, slices, listeners, held(svc));
       LastGood.Result merged = LastGood.merge(effective, parsed);
       effective = merged.model();
       List<ConfigError> errors = new ArrayList<>(parsed.errors());
       errors.addAll(merged.errors());
       SourceStatus before = status;
-      status = new SourceStatus("kubernetes", where(), true,
+      setStatus(new SourceStatus("kubernetes", where(), true,
           Optional.of(before.lastChange().filter(t -> effective.equals(lastSubmitted)).orElse(clock.instant())),
-          errors, parsed.warnings());
+          errors, parsed.warnings()));
       if (!errors.equals(before.errors())) {
         errors.forEach(e -> LOG.warn(e.describe()));
       }
@@ -178,9 +181,40 @@ public final class KubernetesSource implements Source {
     }
   }
 
+  /**
+   * Backends that draining keeps in the config: those the pipeline holds now, and those the status annotations
+   * record as draining (after a restart, or on a new replica, before the first build knows its drains).
+   */
+  private java.util.Set<String> held(List<KubeObjects.Service> svc) {
+    java.util.Set<String> held = new java.util.TreeSet<>(heldByPipeline);
+    for (KubeObjects.Service s : svc) {
+      RouteStatus.parse(s.annotations().get(dev.ebb.api.kube.Annotations.STATUS))
+          .ifPresent(st -> st.draining().forEach(d -> held.add(d.backend())));
+    }
+    return held;
+  }
+
+  /** The backends the config holds for drains now; a change re-reads the caches. */
+  public void holdBackends(java.util.Set<String> backends) {
+    if (!backends.equals(heldByPipeline)) {
+      heldByPipeline = java.util.Set.copyOf(backends);
+      changed();
+    }
+  }
+
   /** Drains recovered from the status annotations, read at the pipeline's first build. */
   public dev.ebb.publish.DrainStore drainStore() {
     return new KubeDrainStore(this::services);
+  }
+
+  private void setStatus(SourceStatus next) {
+    status = next;
+    statusListeners.forEach(l -> l.accept(next));
+  }
+
+  @Override
+  public void onStatus(java.util.function.Consumer<SourceStatus> listener) {
+    statusListeners.add(listener);
   }
 
   @Override

@@ -18,7 +18,7 @@ import java.util.Optional;
  * rewritten, and read back after a restart or a leader change to recover drains.
  */
 public record RouteStatus(Map<String, Integer> weights, List<DrainEntry> draining, Optional<String> lastError,
-    Optional<String> nodes, Map<String, Long> streams) {
+    Optional<String> nodes, Map<String, Long> streams, List<EarlyEndEntry> endedEarly, Optional<String> writer) {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   /** One draining backend (its cluster name) of this route, with its open streams where load reports tell. */
@@ -28,20 +28,28 @@ public record RouteStatus(Map<String, Integer> weights, List<DrainEntry> drainin
     }
   }
 
+  /**
+   * A drain the leader ended before its deadline because load reports showed it idle: every replica ends the
+   * drain that started at {@code start} too (kept until the deadline, then every replica ends it anyway).
+   */
+  public record EarlyEndEntry(String backend, Instant start, Instant deadline, Instant at, String reason) {}
+
   /** The same status without stream counts and ACK progress: what decides whether a write is due at once. */
   RouteStatus withoutStreams() {
     return new RouteStatus(weights, draining.stream().map(DrainEntry::withoutStreams).toList(), lastError,
-        Optional.empty(), Map.of());
+        Optional.empty(), Map.of(), endedEarly, writer);
   }
 
   public RouteStatus {
     weights = Map.copyOf(weights);
     draining = List.copyOf(draining);
     streams = Map.copyOf(streams);
+    endedEarly = List.copyOf(endedEarly);
   }
 
-  static RouteStatus of(DesiredState desired, String route, Optional<String> lastError,
-      java.util.function.Function<String, java.util.OptionalLong> streams, Optional<String> nodes) {
+  static RouteStatus of(DesiredState desired, dev.ebb.rollout.DrainState drainState, String route,
+      Optional<String> lastError, java.util.function.Function<String, java.util.OptionalLong> streams,
+      Optional<String> nodes, String writer) {
     Map<String, Long> open = new LinkedHashMap<>();
     Map<String, Integer> weights = new LinkedHashMap<>();
     desired.routes().stream().filter(r -> r.route().name().equals(route)).findFirst()
@@ -57,7 +65,13 @@ public record RouteStatus(Map<String, Integer> weights, List<DrainEntry> drainin
           drains.add(new DrainEntry(d.backend(), d.start(), d.deadline(),
               n.isPresent() ? Optional.of(n.getAsLong()) : Optional.empty()));
         }));
-    return new RouteStatus(weights, drains, lastError, nodes, open);
+    List<EarlyEndEntry> early = new ArrayList<>();
+    drainState.endedEarly().forEach((k, x) -> {
+      if (k.route().equals(route)) {
+        early.add(new EarlyEndEntry(k.backend(), x.start(), x.deadline(), x.at(), x.reason()));
+      }
+    });
+    return new RouteStatus(weights, drains, lastError, nodes, open, early, Optional.of(writer));
   }
 
   String render() {
@@ -83,7 +97,21 @@ public record RouteStatus(Map<String, Integer> weights, List<DrainEntry> drainin
           .forEach(e -> st.put(e.getKey(), String.valueOf(e.getValue())));
       doc.put("streams", st);
     }
+    if (!endedEarly.isEmpty()) {
+      List<Map<String, String>> x = new ArrayList<>();
+      for (EarlyEndEntry e : endedEarly) {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("backend", e.backend());
+        m.put("start", e.start().toString());
+        m.put("deadline", e.deadline().toString());
+        m.put("at", e.at().toString());
+        m.put("reason", e.reason());
+        x.add(m);
+      }
+      doc.put("endedEarly", x);
+    }
     lastError.ifPresent(e -> doc.put("lastError", e));
+    writer.ifPresent(id -> doc.put("writer", id));
     try {
       return JSON.writeValueAsString(doc);
     } catch (JsonProcessingException e) {
@@ -111,7 +139,14 @@ public record RouteStatus(Map<String, Integer> weights, List<DrainEntry> drainin
       Optional<String> nodes = root.has("nodes") ? Optional.of(root.get("nodes").asText()) : Optional.empty();
       Map<String, Long> streams = new LinkedHashMap<>();
       root.path("streams").properties().forEach(e -> streams.put(e.getKey(), e.getValue().asLong()));
-      return Optional.of(new RouteStatus(weights, drains, err, nodes, streams));
+      List<EarlyEndEntry> early = new ArrayList<>();
+      for (JsonNode n : root.path("endedEarly")) {
+        early.add(new EarlyEndEntry(n.get("backend").asText(), Instant.parse(n.get("start").asText()),
+            Instant.parse(n.get("deadline").asText()), Instant.parse(n.get("at").asText()),
+            n.path("reason").asText("")));
+      }
+      Optional<String> writer = root.has("writer") ? Optional.of(root.get("writer").asText()) : Optional.empty();
+      return Optional.of(new RouteStatus(weights, drains, err, nodes, streams, early, writer));
     } catch (JsonProcessingException | RuntimeException e) {
       return Optional.empty();
     }

@@ -144,6 +144,13 @@ public final class LoadTracker {
    * Whether a draining cluster may go before its deadline: at least one node reports, and every reporting
    * node sent at least two reports since {@code since}, each with zero streams in progress on it.
    */
+  /** The reason recorded with an early drain end. */
+  public String idleReason() {
+    int n = reporting().size();
+    return "load reports: none of the " + n + " reporting node" + (n == 1 ? "" : "s")
+        + " had a stream in progress or started on it, in two reports each since the drain began";
+  }
+
   public boolean idleSince(String cluster, Instant since) {
     List<NodeLoad> reporting = reporting();
     if (reporting.isEmpty()) {

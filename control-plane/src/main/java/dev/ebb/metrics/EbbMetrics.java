@@ -161,6 +161,14 @@ public final class EbbMetrics implements XdsEvents, Pipeline.Listener {
         .register(registry);
   }
 
+  /** Kubernetes: failed status patches (each route's failure counts; the route backs off and retries). */
+  public void statusWriter(java.util.function.LongSupplier failures) {
+    io.micrometer.core.instrument.FunctionCounter.builder("ebb.status.write.failures", failures,
+            f -> (double) f.getAsLong())
+        .description("Status annotation patches that failed (the route retries with backoff; others go on)")
+        .register(registry);
+  }
+
   public void watch(Supplier<Source> sourceSupplier) {
     this.source = sourceSupplier;
   }
@@ -194,17 +202,18 @@ public final class EbbMetrics implements XdsEvents, Pipeline.Listener {
   public void built(Pipeline.Published p, Duration took) {
     published = p;
     build.record(took);
-    Source s = source.get();
-    if (s != null) {
-      synchronized (seenErrors) {
-        List<String> now = s.status().errors().stream().map(ConfigError::message).toList();
-        for (String e : now) {
-          if (seenErrors.add(e)) {
-            rejectedInputs().increment();
-          }
+  }
+
+  /** After every read of the source: each distinct rejection counts once, while it lasts. */
+  public void sourceRead(dev.ebb.source.SourceStatus status) {
+    synchronized (seenErrors) {
+      List<String> now = status.errors().stream().map(ConfigError::message).toList();
+      for (String e : now) {
+        if (seenErrors.add(e)) {
+          rejectedInputs().increment();
         }
-        seenErrors.retainAll(now);
       }
+      seenErrors.retainAll(now);
     }
   }
 

@@ -24,7 +24,8 @@ public final class Pipeline {
   private static final Logger LOG = LoggerFactory.getLogger(Pipeline.class);
 
   /** What the last build produced, for /status and /readyz. */
-  public record Published(XdsSnapshot snapshot, DesiredState desired, Instant at, long generation) {}
+  public record Published(XdsSnapshot snapshot, DesiredState desired, Instant at, long generation,
+      DrainState drains) {}
 
   /** What the pipeline did, for metrics, load reporting and Events. Called on the pipeline's thread. */
   public interface Listener {
@@ -95,9 +96,31 @@ public final class Pipeline {
    * {@code window} of the recorded start, takes the recorded start, so every replica keeps one deadline.
    */
   public void adoptDrainStarts(java.util.Map<DrainState.RouteBackend, Instant> starts, Duration window) {
+    adoptRecord(starts, java.util.Map.of(), window);
+  }
+
+  /**
+   * What the leader recorded: drain starts (adopted as in {@link #adoptDrainStarts}) and drains it ended early
+   * on load reports. A drain this replica runs with the same start (within {@code window}) ends here too, at
+   * the next build: replicas never decide early ends on their own reports, so they publish the same config.
+   */
+  public void adoptRecord(java.util.Map<DrainState.RouteBackend, Instant> starts,
+      java.util.Map<DrainState.RouteBackend, DrainState.EarlyEnd> endedEarly, Duration window) {
     scheduler.schedule(Duration.ZERO, () -> {
       if (drains == null) {
         return;
+      }
+      java.util.Map<DrainState.RouteBackend, DrainState.EarlyEnd> news = new java.util.TreeMap<>();
+      endedEarly.forEach((key, end) -> {
+        DrainState.DrainRecord mine = drains.drains().get(key);
+        if (mine != null && !end.equals(drains.endedEarly().get(key))
+            && Duration.between(mine.start(), end.start()).abs().compareTo(window) <= 0) {
+          news.put(key, new DrainState.EarlyEnd(mine.start(), end.deadline(), end.at(), end.reason()));
+        }
+      });
+      if (!news.isEmpty()) {
+        drains = drains.withEndedEarly(news);
+        debouncer.trigger();
       }
       java.util.SortedMap<DrainState.RouteBackend, DrainState.DrainRecord> adopted =
           new java.util.TreeMap<>(drains.drains());
@@ -112,7 +135,7 @@ public final class Pipeline {
         }
       }
       if (changed) {
-        drains = new DrainState(drains.active(), adopted);
+        drains = new DrainState(drains.active(), adopted, drains.endedEarly());
         debouncer.trigger();
       }
     });
@@ -168,13 +191,13 @@ public final class Pipeline {
       drains = result.next();
       Published previous = published;
       if (previous != null && previous.snapshot().version().equals(snapshot.version())) {
-        published = new Published(previous.snapshot(), desired, previous.at(), previous.generation());
+        published = new Published(previous.snapshot(), desired, previous.at(), previous.generation(), drains);
       } else {
         long gen = generation.get() + 1;
         XdsSnapshot origin = snapshot.published(gen, seen);
         cache.publish(origin);
         generation.set(gen);
-        published = new Published(origin, desired, now, gen);
+        published = new Published(origin, desired, now, gen, drains);
         LOG.info("published config {} ({} routes, {} clusters)", snapshot.version(), desired.routes().size(),
             desired.backends().size());
       }

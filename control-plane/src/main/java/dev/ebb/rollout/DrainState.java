@@ -15,12 +15,32 @@ import java.util.TreeMap;
  * share of a route's new streams (with their last known endpoints, in case their entry vanishes), and which
  * drain since when.
  */
-public record DrainState(SortedMap<RouteBackend, Active> active, SortedMap<RouteBackend, DrainRecord> drains) {
+public record DrainState(SortedMap<RouteBackend, Active> active, SortedMap<RouteBackend, DrainRecord> drains,
+    SortedMap<RouteBackend, EarlyEnd> endedEarly) {
   public static final DrainState EMPTY = new DrainState(new TreeMap<>(), new TreeMap<>());
 
   public DrainState {
     active = java.util.Collections.unmodifiableSortedMap(new TreeMap<>(active));
     drains = java.util.Collections.unmodifiableSortedMap(new TreeMap<>(drains));
+    endedEarly = java.util.Collections.unmodifiableSortedMap(new TreeMap<>(endedEarly));
+  }
+
+  public DrainState(SortedMap<RouteBackend, Active> active, SortedMap<RouteBackend, DrainRecord> drains) {
+    this(active, drains, new TreeMap<>());
+  }
+
+  /**
+   * The decision that a drain ended before its deadline (load reports showed it idle), kept until that deadline
+   * so that every replica, and this one after a restart, ends the same drain (the one that started at
+   * {@code start}) instead of deciding again from its own reports.
+   */
+  public record EarlyEnd(Instant start, Instant deadline, Instant at, String reason) {}
+
+  /** The same state with these early-end records added (another replica's decisions). */
+  public DrainState withEndedEarly(java.util.Map<RouteBackend, EarlyEnd> more) {
+    SortedMap<RouteBackend, EarlyEnd> all = new TreeMap<>(endedEarly);
+    all.putAll(more);
+    return new DrainState(active, drains, all);
   }
 
   /** One backend of one route. */

@@ -57,6 +57,11 @@ public final class RolloutEngine {
     IdleSignal NONE = (backend, since) -> false;
 
     boolean idleSince(String backend, Instant since);
+
+    /** Why {@link #idleSince} said yes, for the record other replicas and operators read. */
+    default String reason(String backend) {
+      return "load reports show no stream in progress or started since the drain began";
+    }
   }
 
   private RolloutEngine() {}
@@ -104,12 +109,25 @@ public final class RolloutEngine {
             a.protocol()));
       }
     });
+    // early ends decided before (here, by another replica, or before a restart) hold until the drain's deadline
+    SortedMap<RouteBackend, DrainState.EarlyEnd> endedEarly = new TreeMap<>(previous.endedEarly());
+    endedEarly.values().removeIf(x -> !now.isBefore(x.deadline()));
     drains.entrySet().removeIf(e -> {
       DrainRecord d = e.getValue();
-      EndedDrain.Outcome outcome = !now.isBefore(d.deadline()) ? EndedDrain.Outcome.EXPIRED
-          // a drain that knows no endpoints (restored after its backend vanished) cannot be seen idle: deadline
-          : !d.endpoints().isEmpty() && idle.idleSince(e.getKey().backend(), d.start()) ? EndedDrain.Outcome.IDLE
-          : null;
+      DrainState.EarlyEnd recorded = endedEarly.get(e.getKey());
+      EndedDrain.Outcome outcome;
+      if (!now.isBefore(d.deadline())) {
+        outcome = EndedDrain.Outcome.EXPIRED;
+      } else if (recorded != null && recorded.start().equals(d.start())) {
+        outcome = EndedDrain.Outcome.IDLE;
+      } else if (!d.endpoints().isEmpty() && idle.idleSince(e.getKey().backend(), d.start())) {
+        // a drain that knows no endpoints (restored after its backend vanished) cannot be seen idle: deadline
+        outcome = EndedDrain.Outcome.IDLE;
+        endedEarly.put(e.getKey(), new DrainState.EarlyEnd(d.start(), d.deadline(), now,
+            idle.reason(e.getKey().backend())));
+      } else {
+        outcome = null;
+      }
       if (outcome != null) {
         ended.add(new EndedDrain(e.getKey().route(), e.getKey().backend(), d.start(), d.deadline(), outcome));
       }
@@ -136,7 +154,7 @@ public final class RolloutEngine {
     }
     Optional<Instant> next = drains.values().stream().map(DrainRecord::deadline).min(Instant::compareTo);
     DesiredState desired = new DesiredState(model.listeners(), routes, new ArrayList<>(backends.values()), next);
-    return new Result(desired, new DrainState(active, drains), ended);
+    return new Result(desired, new DrainState(active, drains, endedEarly), ended);
   }
 
   /**

@@ -69,8 +69,13 @@ public final class FileDrainStore implements DrainStore {
         drains.put(key(n), new DrainState.DrainRecord(Instant.parse(text(n, "start")),
             Durations.parse(text(n, "timeout")), endpoints(n), protocol(n)));
       }
+      SortedMap<RouteBackend, DrainState.EarlyEnd> endedEarly = new TreeMap<>();
+      for (JsonNode n : array(root, "endedEarly")) {
+        endedEarly.put(key(n), new DrainState.EarlyEnd(Instant.parse(text(n, "start")),
+            Instant.parse(text(n, "deadline")), Instant.parse(text(n, "at")), n.path("reason").asText("")));
+      }
       lastWritten = text;
-      return new Loaded(new DrainState(active, drains), Optional.empty());
+      return new Loaded(new DrainState(active, drains, endedEarly), Optional.empty());
     } catch (IOException | RuntimeException e) {
       return new Loaded(DrainState.EMPTY, Optional.of("drain state " + file + " is corrupt (" + e.getMessage()
           + "); starting with no drains"));
@@ -100,6 +105,17 @@ public final class FileDrainStore implements DrainStore {
       n.put("deadline", d.deadline().toString());
       n.put("protocol", d.protocol().wireName());
       putEndpoints(n, d.endpoints());
+    });
+    // drains ended early on load reports, until their deadline: a restart must not bring them back
+    ArrayNode early = root.putArray("endedEarly");
+    state.endedEarly().forEach((k, x) -> {
+      ObjectNode n = early.addObject();
+      n.put("route", k.route());
+      n.put("backend", k.backend());
+      n.put("start", x.start().toString());
+      n.put("deadline", x.deadline().toString());
+      n.put("at", x.at().toString());
+      n.put("reason", x.reason());
     });
     try {
       String text = JSON.writeValueAsString(root) + "\n";

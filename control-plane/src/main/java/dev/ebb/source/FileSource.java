@@ -38,6 +38,8 @@ public final class FileSource implements Source {
   private final Duration poll;
   private final Object lock = new Object();
   private volatile SourceStatus status;
+  private final java.util.List<java.util.function.Consumer<SourceStatus>> statusListeners =
+      new java.util.concurrent.CopyOnWriteArrayList<>();
   private Model effective = Model.EMPTY;
   private String lastText;
   private boolean synced;
@@ -103,7 +105,7 @@ public final class FileSource implements Source {
           ConfigError err = ConfigError.of("file " + file.getFileName(), "", file.toString(),
               "cannot read " + file + ": " + why + (synced ? "; keeping the last good config" : ""));
           LOG.warn(err.describe());
-          status = new SourceStatus("file", file.toString(), synced, status.lastChange(), List.of(err), List.of());
+          setStatus(new SourceStatus("file", file.toString(), synced, status.lastChange(), List.of(err), List.of()));
         }
         return;
       }
@@ -123,14 +125,24 @@ public final class FileSource implements Source {
         synced = true;
         effective = merged.model();
       }
-      status = new SourceStatus("file", file.toString(), synced, Optional.of(clock.instant()), errors,
-          parsed.warnings());
+      setStatus(new SourceStatus("file", file.toString(), synced, Optional.of(clock.instant()), errors,
+          parsed.warnings()));
       if (parsed.readable()) {
         LOG.info("read {}: {} routes, {} backends, {} errors", file, effective.routes().size(),
             effective.backends().size(), errors.size());
         sink.accept(effective);
       }
     }
+  }
+
+  private void setStatus(SourceStatus next) {
+    status = next;
+    statusListeners.forEach(l -> l.accept(next));
+  }
+
+  @Override
+  public void onStatus(java.util.function.Consumer<SourceStatus> listener) {
+    statusListeners.add(listener);
   }
 
   @Override

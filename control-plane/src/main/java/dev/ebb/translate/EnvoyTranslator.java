@@ -217,7 +217,12 @@ public final class EnvoyTranslator {
       WeightedCluster.Builder wc = WeightedCluster.newBuilder();
       state.weights().forEach(w -> wc.addClusters(WeightedCluster.ClusterWeight.newBuilder()
           .setName(w.backend()).setWeight(UInt32Value.of(w.weight()))));
-      action.setWeightedClusters(wc);
+      // gRPC C-core before 1.53 reads an unset total_weight as 100 and NACKs weights out of 10,000; Envoy
+      // accepts the deprecated field when it equals the sum (SPEC 5)
+      @SuppressWarnings("deprecation")
+      WeightedCluster.Builder total = wc.setTotalWeight(UInt32Value.of(
+          state.weights().stream().mapToInt(DesiredState.WeightedBackend::weight).sum()));
+      action.setWeightedClusters(total);
     }
     if (r.protocol().longLived()) {
       // Envoy's 15 s route timeout would cut every WebSocket and streaming call

@@ -168,14 +168,33 @@ public final class XdsCache implements ConfigWatcher, DiscoveryServerCallbacks {
           ts.nackedVersion = ts.sentNonceVersion;
           ts.nackedNonce = ts.sentNonce;
           ts.sent = ts.acked; // what the client has is what it had before that response
-        } else if (!ts.sentNonce.equals(ts.nackedNonce)
+        } else if (!ts.sentNonce.equals(ts.nackedNonce) && !ts.sentNonce.equals(ts.ackedNonce)
             && request.getVersionInfo().equals(ts.sentNonceVersion)) {
-          // after a NACK the client keeps the nonce on later requests: those are not ACKs
+          // after a NACK the client keeps the nonce on later requests: those are not ACKs; nor is a later
+          // request that repeats an ACKed nonce (a re-subscription): one response, one ACK
+          ts.ackedNonce = ts.sentNonce;
           ts.acked = ts.sent;
           acked(s, type.get(), ts);
         }
       }
+      if (!ts.wildcard) {
+        // a name the client no longer asks for is dropped on its side: if it asks again, it must be answered
+        ts.acked = onlyRequested(ts.acked, request.getResourceNamesList());
+      }
     }
+  }
+
+  private static Map<String, Res> onlyRequested(Map<String, Res> acked, List<String> names) {
+    if (acked.isEmpty()) {
+      return acked;
+    }
+    Set<String> requested = new java.util.HashSet<>(names);
+    if (requested.containsAll(acked.keySet())) {
+      return acked; // keeps a shared view map shared
+    }
+    Map<String, Res> kept = new TreeMap<>(acked);
+    kept.keySet().retainAll(requested);
+    return Map.copyOf(kept);
   }
 
   @Override
@@ -199,7 +218,8 @@ public final class XdsCache implements ConfigWatcher, DiscoveryServerCallbacks {
       StreamState.TypeState ts = s.type(type.get());
       ts.wildcard = type.get().wildcardByDefault();
       if (!request.getResponseNonce().isEmpty() && request.getResponseNonce().equals(ts.sentNonce)
-          && !request.getResponseNonce().equals(ts.nackedNonce)) {
+          && !request.getResponseNonce().equals(ts.nackedNonce)
+          && !request.getResponseNonce().equals(ts.ackedNonce)) {
         if (request.hasErrorDetail()) {
           nacked(s, type.get(), ts, ts.sentVersion, request.getErrorDetail().getMessage());
           ts.nackedNonce = ts.sentNonce;
@@ -207,6 +227,7 @@ public final class XdsCache implements ConfigWatcher, DiscoveryServerCallbacks {
           // what the client has is what it had before this response
           ts.sent = ts.acked;
         } else {
+          ts.ackedNonce = ts.sentNonce;
           ts.acked = ts.sent;
           acked(s, type.get(), ts);
         }
@@ -217,6 +238,12 @@ public final class XdsCache implements ConfigWatcher, DiscoveryServerCallbacks {
   private void acked(StreamState s, TypeUrl type, StreamState.TypeState ts) {
     ts.ackedVersion = ts.sentVersion;
     ts.ackedAt = clock.instant();
+    if (ts.nackedVersion != null && !ts.nackedVersion.equals(ts.ackedVersion)) {
+      // a newer version was accepted: the rejection is history (counted in nacks), not a current problem
+      ts.nackedVersion = null;
+      ts.nackDetail = null;
+      ts.nackedAt = null;
+    }
     events.acked(s, type, ts.sentVersion);
     if (ts.sentGeneration == s.awaitingGeneration && s.awaitingTypes.remove(type) && s.awaitingTypes.isEmpty()) {
       events.propagated(s, java.time.Duration.between(s.awaitingObservedAt, ts.ackedAt));

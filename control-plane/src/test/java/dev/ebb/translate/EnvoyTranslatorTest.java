@@ -78,6 +78,7 @@ class EnvoyTranslatorTest {
               weighted_clusters {
                 clusters { name: "v1" weight { value: 8000 } }
                 clusters { name: "v2" weight { value: 2000 } }
+                total_weight { value: 10000 }
               }
               timeout { } idle_timeout { seconds: 3600 }
             }"""),
@@ -96,6 +97,7 @@ class EnvoyTranslatorTest {
               weighted_clusters {
                 clusters { name: "v1" weight { value: 9999 } }
                 clusters { name: "v2" weight { value: 1 } }
+                total_weight { value: 10000 }
               }
               timeout { } idle_timeout { seconds: 3600 }
             }"""),
@@ -218,17 +220,40 @@ class EnvoyTranslatorTest {
   void sameInputGivesByteIdenticalResourcesAndVersions() {
     Model m = model(route("chat", Protocol.WEBSOCKET, new Rollout("v1", Optional.of("v2"), 2000), Optional.empty()),
         route("rpc", Protocol.GRPC, new Rollout("v2", Optional.of("v1"), 3333), Optional.of(Duration.ofMinutes(5))));
-    XdsSnapshot a = XdsSnapshot.of(translate(m));
-    XdsSnapshot b = XdsSnapshot.of(new EnvoyTranslator(new EnvoyTranslator.Settings(50_000, Duration.ofSeconds(5)))
-        .translate(RolloutEngine.desired(m, NOW.plusSeconds(3600))));
+    // two fresh translators (as two replicas, or a restart, have): no memo can hand back the same objects
+    XdsSnapshot a = XdsSnapshot.of(fresh().translate(RolloutEngine.desired(m, NOW)));
+    XdsSnapshot b = XdsSnapshot.of(fresh().translate(RolloutEngine.desired(m, NOW.plusSeconds(3600))));
     assertThat(a.version()).isEqualTo(b.version());
-    Translation ta = translate(m);
-    Translation tb = translate(m);
+    Translation ta = fresh().translate(RolloutEngine.desired(m, NOW));
+    Translation tb = fresh().translate(RolloutEngine.desired(m, NOW));
+    assertThat(ta.envoyListeners().get(0).listener()).isNotSameAs(tb.envoyListeners().get(0).listener());
     assertThat(ta.envoyListeners().get(0).listener().toByteArray())
         .isEqualTo(tb.envoyListeners().get(0).listener().toByteArray());
     assertThat(ta.envoyListeners().get(0).routes().toByteArray())
         .isEqualTo(tb.envoyListeners().get(0).routes().toByteArray());
     ta.clusters().forEach((n, c) -> assertThat(c.toByteArray()).isEqualTo(tb.clusters().get(n).toByteArray()));
+    ta.endpoints().forEach((n, c) -> assertThat(c.toByteArray()).isEqualTo(tb.endpoints().get(n).toByteArray()));
+    ta.grpcRoutes().forEach((n, r) -> assertThat(r.toByteArray()).isEqualTo(tb.grpcRoutes().get(n).toByteArray()));
+  }
+
+  static EnvoyTranslator fresh() {
+    return new EnvoyTranslator(new EnvoyTranslator.Settings(50_000, Duration.ofSeconds(5)));
+  }
+
+  @Test
+  void totalWeightIsTheSumForEverySplit() {
+    for (int bp : new int[] {1, 2000, 3333, 5000, 9999}) {
+      Translation t = fresh().translate(RolloutEngine.desired(model(route("rpc", Protocol.GRPC,
+          new Rollout("v1", Optional.of("v2"), bp), Optional.empty())), NOW));
+      for (RouteConfiguration rc : List.of(t.envoyListeners().get(0).routes(), t.grpcRoutes().get("rpc.example.com"))) {
+        var wc = rc.getVirtualHosts(0).getRoutes(0).getRoute().getWeightedClusters();
+        int sum = wc.getClustersList().stream().mapToInt(c -> c.getWeight().getValue()).sum();
+        assertThat(sum).isEqualTo(10_000);
+        @SuppressWarnings("deprecation")
+        int total = wc.getTotalWeight().getValue();
+        assertThat(total).as("total_weight at %d bp (gRPC C-core < 1.53 reads unset as 100)", bp).isEqualTo(sum);
+      }
+    }
   }
 
   @Test
@@ -238,8 +263,8 @@ class EnvoyTranslatorTest {
     Model after = new Model(before.listeners(),
         List.of(before.routes().get(0).withRollout(new Rollout("v1", Optional.of("v2"), 9000))),
         List.of(new Backend("v1", List.of(Endpoint.ready("10.9.9.9", 1))), before.backends().get(1)));
-    Translation a = translate(before);
-    Translation b = translate(after);
+    Translation a = fresh().translate(RolloutEngine.desired(before, NOW));
+    Translation b = fresh().translate(RolloutEngine.desired(after, NOW));
     assertThat(b.envoyListeners().get(0).listener().toByteArray())
         .isEqualTo(a.envoyListeners().get(0).listener().toByteArray());
     assertThat(b.grpcListeners().get("chat.example.com").toByteArray())

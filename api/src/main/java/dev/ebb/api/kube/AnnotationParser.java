@@ -38,6 +38,16 @@ public final class AnnotationParser {
   private AnnotationParser() {}
 
   public static ParsedConfig parse(List<Service> services, List<EndpointSlice> slices, List<ListenerSpec> listeners) {
+    return parse(services, slices, listeners, Set.of());
+  }
+
+  /**
+   * @param held cluster names ({@code namespace/service/port}) that no route may name any more but that the
+   *     config still holds (draining backends): they stay in the model with their live endpoints, so a drain
+   *     keeps every endpoint after a restart, on a new replica, and while pods come and go (SPEC 2.1, 2.3).
+   */
+  public static ParsedConfig parse(List<Service> services, List<EndpointSlice> slices, List<ListenerSpec> listeners,
+      Set<String> held) {
     Map<String, Service> byKey = new HashMap<>();
     services.forEach(s -> byKey.put(s.key(), s));
     Map<String, List<EndpointSlice>> slicesByService = new HashMap<>();
@@ -79,8 +89,29 @@ public final class AnnotationParser {
       // backends resolved even for a rejected route: its last good version keeps current endpoints
       reader.backends.forEach(b -> backends.put(b.name(), b));
     }
+    for (String cluster : held) {
+      if (!backends.containsKey(cluster)) {
+        heldBackend(cluster, byKey, slicesByService).ifPresent(b -> backends.put(b.name(), b));
+      }
+    }
     return new ParsedConfig(true, listeners, routes, new ArrayList<>(backends.values()), Set.of(), invalid,
         Set.of(), errors, warnings);
+  }
+
+  /** A held cluster's current endpoints; empty when its Service or port is gone (the drain remembers them). */
+  private static Optional<Backend> heldBackend(String cluster, Map<String, Service> services,
+      Map<String, List<EndpointSlice>> slices) {
+    int slash = cluster.lastIndexOf('/');
+    if (slash < 0) {
+      return Optional.empty();
+    }
+    Service b = services.get(cluster.substring(0, slash));
+    String port = cluster.substring(slash + 1);
+    if (b == null) {
+      return Optional.empty();
+    }
+    return b.ports().stream().filter(p -> String.valueOf(p.port()).equals(port)).findFirst()
+        .map(p -> new Backend(cluster, endpoints(b, p, slices)));
   }
 
   /** Reads one route Service; collects problems instead of stopping at the first. */
@@ -225,58 +256,58 @@ public final class AnnotationParser {
         return Optional.empty();
       }
       String cluster = b.key() + "/" + port.get().port();
-      backends.add(new Backend(cluster, endpoints(b, port.get())));
+      backends.add(new Backend(cluster, AnnotationParser.endpoints(b, port.get(), slices)));
       return Optional.of(cluster);
     }
+  }
 
-    /**
-     * The endpoints of a backend port, merged over all its slices. Ready endpoints are sent HEALTHY,
-     * serving-and-terminating ones DRAINING, the rest left out. Dual stack: IPv4 when the Service has any
-     * IPv4 endpoint, else IPv6 (sending both would count every pod twice). FQDN slices are ignored.
-     */
-    private List<Endpoint> endpoints(Service b, ServicePort port) {
-      List<EndpointSlice> all = slices.getOrDefault(b.key(), List.of());
-      Map<String, List<Endpoint>> byFamily = new LinkedHashMap<>();
-      for (EndpointSlice slice : all) {
-        if (!slice.addressType().equals("IPv4") && !slice.addressType().equals("IPv6")) {
+  /**
+   * The endpoints of a backend port, merged over all its slices. Ready endpoints are sent HEALTHY,
+   * serving-and-terminating ones DRAINING, the rest left out. Dual stack: IPv4 when the Service has any
+   * IPv4 endpoint, else IPv6 (sending both would count every pod twice). FQDN slices are ignored.
+   */
+  private static List<Endpoint> endpoints(Service b, ServicePort port, Map<String, List<EndpointSlice>> slices) {
+    List<EndpointSlice> all = slices.getOrDefault(b.key(), List.of());
+    Map<String, List<Endpoint>> byFamily = new LinkedHashMap<>();
+    for (EndpointSlice slice : all) {
+      if (!slice.addressType().equals("IPv4") && !slice.addressType().equals("IPv6")) {
+        continue;
+      }
+      Optional<SlicePort> sp = slice.ports().stream().filter(p -> p.name().equals(port.name())).findFirst();
+      if (sp.isEmpty()) {
+        continue;
+      }
+      for (SliceEndpoint e : slice.endpoints()) {
+        Optional<EndpointState> state = state(e);
+        if (state.isEmpty()) {
           continue;
         }
-        Optional<SlicePort> sp = slice.ports().stream().filter(p -> p.name().equals(port.name())).findFirst();
-        if (sp.isEmpty()) {
-          continue;
-        }
-        for (SliceEndpoint e : slice.endpoints()) {
-          Optional<EndpointState> state = state(e);
-          if (state.isEmpty()) {
-            continue;
-          }
-          for (String address : e.addresses()) {
-            if (Addresses.isIpLiteral(address)) {
-              byFamily.computeIfAbsent(slice.addressType(), f -> new ArrayList<>())
-                  .add(new Endpoint(address, sp.get().port(), e.zone(), state.get()));
-            }
+        for (String address : e.addresses()) {
+          if (Addresses.isIpLiteral(address)) {
+            byFamily.computeIfAbsent(slice.addressType(), f -> new ArrayList<>())
+                .add(new Endpoint(address, sp.get().port(), e.zone(), state.get()));
           }
         }
       }
-      List<Endpoint> chosen = byFamily.containsKey("IPv4") ? byFamily.get("IPv4")
-          : byFamily.getOrDefault("IPv6", List.of());
-      Map<String, Endpoint> unique = new LinkedHashMap<>();
-      // the same address in two slices (a slice being replaced): READY wins over DRAINING
-      for (Endpoint e : chosen) {
-        unique.merge(e.hostPort(), e, (a, x) -> a.state() == EndpointState.READY ? a : x);
-      }
-      return List.copyOf(unique.values());
     }
+    List<Endpoint> chosen = byFamily.containsKey("IPv4") ? byFamily.get("IPv4")
+        : byFamily.getOrDefault("IPv6", List.of());
+    Map<String, Endpoint> unique = new LinkedHashMap<>();
+    // the same address in two slices (a slice being replaced): READY wins over DRAINING
+    for (Endpoint e : chosen) {
+      unique.merge(e.hostPort(), e, (a, x) -> a.state() == EndpointState.READY ? a : x);
+    }
+    return List.copyOf(unique.values());
+  }
 
-    static Optional<EndpointState> state(SliceEndpoint e) {
-      boolean terminating = e.terminating().orElse(false);
-      if (terminating) {
-        boolean serving = e.serving().orElse(false);
-        return serving ? Optional.of(EndpointState.DRAINING) : Optional.empty();
-      }
-      // an unset ready condition means ready (discovery.k8s.io/v1)
-      boolean ready = e.ready().orElse(e.serving().orElse(true));
-      return ready ? Optional.of(EndpointState.READY) : Optional.empty();
+  static Optional<EndpointState> state(SliceEndpoint e) {
+    boolean terminating = e.terminating().orElse(false);
+    if (terminating) {
+      boolean serving = e.serving().orElse(false);
+      return serving ? Optional.of(EndpointState.DRAINING) : Optional.empty();
     }
+    // an unset ready condition means ready (discovery.k8s.io/v1)
+    boolean ready = e.ready().orElse(e.serving().orElse(true));
+    return ready ? Optional.of(EndpointState.READY) : Optional.empty();
   }
 }
