@@ -103,7 +103,13 @@ public final class EbbMetrics implements XdsEvents, Pipeline.Listener {
     }
   }
 
+  private volatile java.util.function.LongSupplier statusWriteFailures = () -> 0;
+
   private void preRegister() {
+    io.micrometer.core.instrument.FunctionCounter.builder("ebb.status.write.failures", this,
+            m -> (double) m.statusWriteFailures.getAsLong())
+        .description("Status annotation patches that failed (that route retries with backoff; others go on)")
+        .register(registry);
     // every series exists from the start, at 0, so dashboards and alerts see it before the first event
     for (TypeUrl t : TypeUrl.values()) {
       pushes(t);
@@ -163,10 +169,7 @@ public final class EbbMetrics implements XdsEvents, Pipeline.Listener {
 
   /** Kubernetes: failed status patches (each route's failure counts; the route backs off and retries). */
   public void statusWriter(java.util.function.LongSupplier failures) {
-    io.micrometer.core.instrument.FunctionCounter.builder("ebb.status.write.failures", failures,
-            f -> (double) f.getAsLong())
-        .description("Status annotation patches that failed (the route retries with backoff; others go on)")
-        .register(registry);
+    this.statusWriteFailures = failures;
   }
 
   public void watch(Supplier<Source> sourceSupplier) {

@@ -84,9 +84,14 @@ final class EbbFixture implements AutoCloseable {
   }
 
   String admin(String path) {
+    return admin(server.adminPort(), path);
+  }
+
+  /** GET on an admin port: "status body". */
+  static String admin(int port, String path) {
     try {
       HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(
-          URI.create("http://127.0.0.1:" + server.adminPort() + path)).build(), HttpResponse.BodyHandlers.ofString());
+          URI.create("http://127.0.0.1:" + port + path)).build(), HttpResponse.BodyHandlers.ofString());
       return r.statusCode() + " " + r.body();
     } catch (IOException e) {
       throw new UncheckedIOException(e);

@@ -34,6 +34,10 @@ final class KubeEbb implements AutoCloseable {
     return server.xdsPort();
   }
 
+  String admin(String path) {
+    return EbbFixture.admin(server.adminPort(), path);
+  }
+
   @Override
   public void close() {
     server.close();

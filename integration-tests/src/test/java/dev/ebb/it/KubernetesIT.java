@@ -54,6 +54,10 @@ class KubernetesIT {
   }
 
   void createChat(String weight) {
+    createChat(api, weight);
+  }
+
+  static void createChat(MockApiServer api, String weight) {
     api.apply(backendService("chat-v1"));
     api.apply(backendService("chat-v2"));
     api.apply(slice("chat-v1", "chat-v1-a", Ep.ready("10.0.1.1", "zone-a"), Ep.ready("10.0.1.2", "zone-b")));
@@ -125,6 +129,31 @@ class KubernetesIT {
   }
 
   @Test
+  void aRouteWhoseStatusCannotBeWrittenHoldsUpNoOtherRoute() {
+    createChat("20");
+    Map<String, String> other = chat("5");
+    other.put("ebb.dev/hosts", "feed.example.com");
+    api.apply(routeService("feed", other));
+    // "chat" sorts before "feed": a failure that escaped the loop would leave feed without status
+    var refusals = new java.util.concurrent.atomic.AtomicInteger();
+    api.refusePatches.put("chat", refusals);
+    try (KubeEbb ebb = new KubeEbb(api, "ebb-a", 0).awaitReady()) {
+      await().atMost(Duration.ofSeconds(15)).until(() -> api.annotations("feed").getOrDefault("ebb.dev/status", "")
+          .contains("\"" + V2 + "\":\"5\""));
+      await().atMost(Duration.ofSeconds(10)).until(() -> refusals.get() >= 2);
+      assertThat(api.annotations("chat")).doesNotContainKey("ebb.dev/status");
+      String status = ebb.admin("/status");
+      assertThat(status).contains("status of service default/chat not written").contains("Forbidden");
+      assertThat(LoadReportIT.metric(ebb.admin("/metrics"), "ebb_status_write_failures_total"))
+          .isGreaterThanOrEqualTo(2.0);
+      // the permission comes back: chat gets its status at the next try, and /status no longer shows a failure
+      api.refusePatches.remove("chat");
+      await().atMost(Duration.ofSeconds(15)).until(() -> api.annotations("chat").containsKey("ebb.dev/status"));
+      await().atMost(Duration.ofSeconds(5)).until(() -> !ebb.admin("/status").contains("not written"));
+    }
+  }
+
+  @Test
   void terminatingPodsDrainThenLeave() {
     createChat("20");
     try (KubeEbb ebb = new KubeEbb(api, "ebb-a", 0).awaitReady();
@@ -174,6 +203,9 @@ class KubernetesIT {
         AdsClient envoy = AdsClient.envoy(ebb.xdsPort(), AdsClient.Variant.SOTW)) {
       await().atMost(Duration.ofSeconds(10)).until(() -> envoy.count(RDS) >= 1 && envoy.resources(EDS).size() == 2);
       api.annotate("chat", annotation, value);
+      // counted alone, although the model did not change (chat keeps its last good config)
+      await().atMost(Duration.ofSeconds(10)).until(() ->
+          LoadReportIT.metric(ebb.admin("/metrics"), "ebb_rejected_inputs_total") >= 1.0);
       api.annotate("feed", "ebb.dev/canary-weight", "7");
       await().atMost(Duration.ofSeconds(10)).until(() -> api.events("chat").stream()
           .anyMatch(e -> e.getType().equals("Warning") && e.getReason().equals("InvalidAnnotation")
@@ -252,9 +284,13 @@ class KubernetesIT {
           .isEqualTo(b.server.pipeline().published().orElseThrow().snapshot().version());
       assertThat(toA.rawBytes(RDS).get("edge")).isEqualTo(toB.rawBytes(RDS).get("edge"));
       toA.rawBytes(CDS).forEach((name, bytes) -> assertThat(toB.rawBytes(CDS).get(name)).isEqualTo(bytes));
-      // only the leader wrote: the status annotation names no other writer, and the Lease has one holder
+      // only the leader wrote: the status annotation and every Event name it as their writer
+      String leaderId = a.server.leader() ? "ebb-a" : "ebb-b";
       assertThat(api.admin().leases().inNamespace(MockApiServer.NS).withName("ebb-leader").get().getSpec()
-          .getHolderIdentity()).isEqualTo(a.server.leader() ? "ebb-a" : "ebb-b");
+          .getHolderIdentity()).isEqualTo(leaderId);
+      assertThat(api.annotations("chat").get("ebb.dev/status")).contains("\"writer\":\"" + leaderId + "\"");
+      assertThat(api.events("chat")).isNotEmpty().allSatisfy(e ->
+          assertThat(e.getReportingInstance()).isEqualTo(leaderId));
       String deadline = deadline(api.annotations("chat").get("ebb.dev/status"));
 
       KubeEbb leader = a.server.leader() ? a : b;

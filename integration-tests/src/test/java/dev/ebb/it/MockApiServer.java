@@ -22,7 +22,24 @@ import java.util.Map;
  */
 final class MockApiServer implements AutoCloseable {
   static final String NS = "default";
-  private final KubernetesCrudDispatcher dispatcher = new KubernetesCrudDispatcher();
+  /** Services whose PATCH the server refuses with 403 (as RBAC would): name to the number of refusals. */
+  final java.util.Map<String, java.util.concurrent.atomic.AtomicInteger> refusePatches =
+      new java.util.concurrent.ConcurrentHashMap<>();
+  private final KubernetesCrudDispatcher dispatcher = new KubernetesCrudDispatcher() {
+    @Override
+    public io.fabric8.mockwebserver.http.MockResponse handlePatch(io.fabric8.mockwebserver.http.RecordedRequest r) {
+      String path = r.getPath() == null ? "" : r.getPath().replaceAll("\\?.*$", "");
+      for (var e : refusePatches.entrySet()) {
+        if (path.endsWith("/namespaces/" + NS + "/services/" + e.getKey())) {
+          e.getValue().incrementAndGet();
+          return new io.fabric8.mockwebserver.http.MockResponse().setResponseCode(403).setBody("{\"kind\":"
+              + "\"Status\",\"apiVersion\":\"v1\",\"status\":\"Failure\",\"reason\":\"Forbidden\","
+              + "\"message\":\"services \\\"" + e.getKey() + "\\\" is forbidden (test)\",\"code\":403}");
+        }
+      }
+      return super.handlePatch(r);
+    }
+  };
   private KubernetesMockServer server;
   private int port;
   private KubernetesClient admin;

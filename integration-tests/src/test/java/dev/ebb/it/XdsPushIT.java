@@ -57,11 +57,17 @@ class XdsPushIT {
         RouteConfiguration rc = client.<RouteConfiguration>resources(RDS).get("edge");
         assertThat(weightOf(rc, "v2")).isEqualTo(String.valueOf(i * 1000));
       }
-      // a last, unrelated edit proves the stream is still live and nothing else was queued
       assertThat(client.count(RDS)).isEqualTo(rds + 10);
       assertThat(client.count(LDS)).isEqualTo(lds);
       assertThat(client.count(CDS)).isEqualTo(cds);
       assertThat(client.count(EDS)).isEqualTo(eds);
+      // a last, unrelated edit (one endpoint moves) proves the stream is still live and nothing else was
+      // queued: exactly one more EDS push, and still ten RDS pushes
+      ebb.write(EbbFixture.chat("websocket", "v1", "v2", "100", 9001, 9003));
+      await().atMost(Duration.ofSeconds(10)).until(() -> client.count(EDS) > eds);
+      assertThat(client.count(RDS)).isEqualTo(rds + 10);
+      assertThat(client.count(LDS)).isEqualTo(lds);
+      assertThat(client.count(CDS)).isEqualTo(cds);
       assertThat(client.rawBytes(LDS).get("edge")).isEqualTo(listenerBytes);
       assertThat(client.error()).isNull();
     }
@@ -114,6 +120,16 @@ class XdsPushIT {
       ebb.write(EbbFixture.chat("websocket", "v1", "v2", "40", 9001, 9005));
       await().atMost(Duration.ofSeconds(10)).until(() -> client.count(RDS) == rds + 2);
       assertThat(weightOf(client.<RouteConfiguration>resources(RDS).get("edge"), "v2")).isEqualTo("4000");
+      // that ACK of a newer version ends the rejection: /status no longer shows it as a current problem
+      await().atMost(Duration.ofSeconds(5)).until(() -> !ebb.admin("/status").contains("frobnicate"));
+      assertThat(ebb.admin("/status")).contains("\"nodesOnCurrentWeights\" : \"1/1\"");
+      if (variant == AdsClient.Variant.SOTW) {
+        // a subscription change repeats the ACKed nonce: it is no second ACK
+        double acks = LoadReportIT.metric(ebb.admin("/metrics"), "ebb_xds_acks_total{type=\"RDS\"}");
+        client.resubscribe(RDS, java.util.Set.of("edge"));
+        await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(3)).until(() ->
+            LoadReportIT.metric(ebb.admin("/metrics"), "ebb_xds_acks_total{type=\"RDS\"}") == acks);
+      }
     }
   }
 
