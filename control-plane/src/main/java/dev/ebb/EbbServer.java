@@ -193,6 +193,11 @@ public final class EbbServer implements AutoCloseable {
     return pipeline;
   }
 
+  /** The injected clock was moved (tests): drain deadlines and debounce timers follow it at once. */
+  public void clockChanged() {
+    scheduler.clockChanged();
+  }
+
   public XdsCache cache() {
     return cache;
   }

@@ -25,6 +25,7 @@ final class EbbFixture implements AutoCloseable {
   final Path dir;
   final Path file;
   private EbbServer server;
+  private Clock clock = Clock.systemUTC();
 
   EbbFixture(Path dir, String yaml) {
     this.dir = dir;
@@ -36,12 +37,24 @@ final class EbbFixture implements AutoCloseable {
     return start(0);
   }
 
+  /** Runs on this clock (tests move it forward instead of waiting out a drain); set before start. */
+  EbbFixture withClock(MovableClock c) {
+    this.clock = c;
+    return this;
+  }
+
+  /** Moves the fixture's clock forward; pending drain deadlines and timers follow at once. */
+  void advance(Duration d) {
+    ((MovableClock) clock).advance(d);
+    server.clockChanged();
+  }
+
   /** Starts on the given xDS port (0: any free one). */
   EbbFixture start(int xdsPort) {
     EbbServer.Config c = new EbbServer.Config(new EbbServer.SourceSpec.File(file), "127.0.0.1", xdsPort, "127.0.0.1", 0, Duration.ofMillis(20),
         Duration.ofMillis(200), Duration.ofSeconds(1), EnvoyTranslator.Settings.DEFAULT,
         LOAD_REPORT_INTERVAL);
-    server = new EbbServer(c, Clock.systemUTC()).start();
+    server = new EbbServer(c, clock).start();
     await().atMost(Duration.ofSeconds(10)).until(() -> server.notReadyReason().isEmpty());
     return this;
   }
