@@ -209,4 +209,46 @@ class RolloutEngineTest {
         T0.plusSeconds(30), (backend, since) -> true);
     assertThat(kept.desired().backends()).extracting(b -> b.backend().name()).containsExactly("v1", "v2");
   }
+
+  @Test
+  void anEarlyEndIsRecordedUntilTheDeadlineAndARecordEndsOnlyTheDrainItNames() {
+    Model promoted = model(List.of(route("chat", "v1", null, 0)), v1, v2);
+    Run run = new Run().at(T0, model(List.of(route("chat", "v1", "v2", 5000)), v1, v2));
+    run.at(T0.plusSeconds(1), promoted);
+    // the leader sees v2 idle: the drain ends, and the decision is recorded with its start and reason
+    RolloutEngine.IdleSignal idle = new RolloutEngine.IdleSignal() {
+      @Override
+      public boolean idleSince(String backend, Instant since) {
+        return backend.equals("v2");
+      }
+
+      @Override
+      public String reason(String backend) {
+        return "test: 3 reporting nodes idle";
+      }
+    };
+    RolloutEngine.Result leader = RolloutEngine.step(promoted, run.state, T0.plusSeconds(30), idle);
+    var key = new DrainState.RouteBackend("chat", "v2");
+    assertThat(leader.next().endedEarly()).containsOnlyKeys(key);
+    assertThat(leader.next().endedEarly().get(key)).isEqualTo(new DrainState.EarlyEnd(T0.plusSeconds(1),
+        T0.plusSeconds(1).plus(DRAIN), T0.plusSeconds(30), "test: 3 reporting nodes idle"));
+
+    // a follower with the same drain and no load reports of its own ends it by the record alone
+    RolloutEngine.Result follower = RolloutEngine.step(promoted,
+        run.state.withEndedEarly(leader.next().endedEarly()), T0.plusSeconds(31));
+    assertThat(follower.desired()).isEqualTo(leader.desired());
+    assertThat(follower.ended()).singleElement().satisfies(e -> assertThat(e.outcome())
+        .isEqualTo(RolloutEngine.EndedDrain.Outcome.IDLE));
+
+    // a record of another drain of the same backend (another start) ends nothing
+    var other = new java.util.TreeMap<DrainState.RouteBackend, DrainState.EarlyEnd>();
+    other.put(key, new DrainState.EarlyEnd(T0.minusSeconds(600), T0.plus(DRAIN), T0, "an older drain"));
+    RolloutEngine.Result kept = RolloutEngine.step(promoted, run.state.withEndedEarly(other), T0.plusSeconds(31));
+    assertThat(kept.desired().backends()).extracting(b -> b.backend().name()).containsExactly("v1", "v2");
+
+    // the record is kept while the drain's deadline is ahead, and forgotten after it
+    Instant afterDeadline = T0.plusSeconds(2).plus(DRAIN);
+    assertThat(RolloutEngine.step(promoted, leader.next(), T0.plusSeconds(60)).next().endedEarly()).containsKey(key);
+    assertThat(RolloutEngine.step(promoted, leader.next(), afterDeadline).next().endedEarly()).isEmpty();
+  }
 }

@@ -33,7 +33,10 @@ class FileDrainStoreTest {
     drains.put(new RouteBackend("chat", "v1"), new DrainState.DrainRecord(Instant.parse("2026-01-01T00:00:00.123Z"),
         Duration.ofMinutes(15), List.of(new Endpoint("::1", 81, "z1", EndpointState.DRAINING)),
         dev.ebb.api.model.Protocol.WEBSOCKET));
-    DrainState state = new DrainState(active, drains);
+    var early = new TreeMap<RouteBackend, DrainState.EarlyEnd>();
+    early.put(new RouteBackend("feed", "v0"), new DrainState.EarlyEnd(Instant.parse("2026-01-01T00:00:00Z"),
+        Instant.parse("2026-01-01T00:15:00Z"), Instant.parse("2026-01-01T00:02:30Z"), "load reports: idle"));
+    DrainState state = new DrainState(active, drains, early);
     store.save(state);
     DrainStore.Loaded loaded = new FileDrainStore(store.file()).load();
     assertThat(loaded.problem()).isEmpty();
