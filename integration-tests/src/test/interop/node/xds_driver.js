@@ -122,15 +122,15 @@ async function main() {
   reply({ ready: true, client: `grpc-js-xds ${v('@grpc/grpc-js-xds')} grpc-js ${v('@grpc/grpc-js')}` });
   for await (const line of readline.createInterface({ input: process.stdin, terminal: false })) {
     const parts = line.trim().split(/\s+/).filter(Boolean);
-    if (!parts.length) continue;
-    if (parts[0] === 'quit') break;
+    if (parts.length === 1 && parts[0] === 'quit') break;
     let out;
     try {
       const needsArg = parts[0] === 'split' || parts[0] === 'open';
-      if (parts.length !== (needsArg ? 2 : 1) || (needsArg && !/^\d+$/.test(parts[1]))) {
-        throw new Error(`bad arguments: ${line.trim()}`);
+      if (!parts.length || parts.length !== (needsArg ? 2 : 1) || (needsArg && !/^\d+$/.test(parts[1]))) {
+        out = { ok: false, error: `bad command: ${line.trim()}` };
+      } else {
+        out = await handle(parts[0], needsArg ? Number(parts[1]) : undefined);
       }
-      out = await handle(parts[0], needsArg ? Number(parts[1]) : undefined);
     } catch (e) {
       out = { ok: false, error: String(e && e.message ? e.message : e) };
     }

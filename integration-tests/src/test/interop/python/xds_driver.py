@@ -10,6 +10,7 @@ import os
 import queue
 import sys
 import threading
+import time
 
 if os.environ.get("EBB_DRIVER_TRACE") == "1":  # must be set before grpc is imported
     os.environ.setdefault("GRPC_TRACE", "xds_client,xds_resolver")
@@ -51,12 +52,12 @@ class Stream:
         if not self.broken:
             self.requests.put(msg.encode())
 
-    def reply(self):
+    def reply(self, deadline):
         """Backend name of the next reply, or None (and broken forever) if the stream ended or timed out."""
         if self.broken:
             return None
         try:
-            r = self.replies.get(timeout=TIMEOUT)
+            r = self.replies.get(timeout=max(0.0, deadline - time.monotonic()))
         except queue.Empty:
             r = END
             self.call.cancel()
@@ -70,6 +71,9 @@ def main():
     args = sys.argv[1:]
     target = args[args.index("--target") + 1] if "--target" in args else "xds:///chat.example.com"
     channel = grpc.insecure_channel(target)
+    # An idle grpcio channel polls nothing, so C-core would read (and ACK) xDS pushes only when the next call
+    # starts, and that call would still use the old routes. A connectivity watcher polls every 0.2 s.
+    channel.subscribe(lambda state: log("channel", state), try_to_connect=True)
     who = channel.unary_unary("/ebb.test.Echo/Who")
     chat = channel.stream_stream("/ebb.test.Echo/Chat")
     streams = []
@@ -85,7 +89,7 @@ def main():
                 return {"ok": False, "error": describe(e)}
         if cmd == "split":
             counts, errors, last = {}, 0, None
-            for _ in range(int(arg)):
+            for _ in range(arg):
                 try:
                     b = call_who()
                     counts[b] = counts.get(b, 0) + 1
@@ -93,37 +97,40 @@ def main():
                     errors, last = errors + 1, describe(e)
             return {"ok": True, "counts": counts, "errors": errors, "lastError": last}
         if cmd == "open":
-            new = [Stream(chat) for _ in range(int(arg))]
+            new = [Stream(chat) for _ in range(arg)]
             streams.extend(new)
             for s in new:
                 s.send("ping")
-            return {"ok": True, "backends": [s.reply() for s in new]}
+            deadline = time.monotonic() + TIMEOUT
+            return {"ok": True, "backends": [s.reply(deadline) for s in new]}
         if cmd == "ping":
             for s in streams:
                 s.send("ping")
-            backends = [s.reply() for s in streams]
+            deadline = time.monotonic() + TIMEOUT  # all were sent at once: 5 s for each, not 5 s times n
+            backends = [s.reply(deadline) for s in streams]
             return {"ok": True, "backends": backends, "broken": sum(1 for s in streams if s.broken)}
         if cmd == "close":
             for s in streams:
                 s.requests.put(END)
-            for s in streams:  # drain until the server ends each stream (or it times out)
-                while not s.broken and s.reply() is not None:
+            deadline = time.monotonic() + TIMEOUT
+            for s in streams:  # drain until the server ends each stream (or the deadline passes)
+                while not s.broken and s.reply(deadline) is not None:
                     pass
             streams.clear()
             return {"ok": True}
-        return {"ok": False, "error": "unknown command: %s" % " ".join(filter(None, [cmd, arg]))}
+        return {"ok": False, "error": "unknown command: " + cmd}
 
     print(json.dumps({"ready": True, "client": "grpc-core-python " + grpc.__version__}), flush=True)
     for line in sys.stdin:
         parts = line.split()
-        if not parts:
-            continue
-        if parts[0] == "quit":
+        if parts == ["quit"]:
             break
         try:
-            if len(parts) > 2 or (parts[0] in ("split", "open")) != (len(parts) == 2):
-                raise ValueError("bad arguments: " + line.strip())
-            reply = handle(parts[0], parts[1] if len(parts) > 1 else None)
+            needs_arg = bool(parts) and parts[0] in ("split", "open")
+            if not parts or len(parts) != (2 if needs_arg else 1) or (needs_arg and not parts[1].isdigit()):
+                reply = {"ok": False, "error": "bad command: " + line.strip()}
+            else:
+                reply = handle(parts[0], int(parts[1]) if needs_arg else None)
         except Exception as e:  # noqa: BLE001 - never crash on a command
             reply = {"ok": False, "error": describe(e)}
         print(json.dumps(reply), flush=True)

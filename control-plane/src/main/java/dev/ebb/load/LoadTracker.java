@@ -14,7 +14,11 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * Open streams per cluster, from the load reports of every node with an open LRS stream. A node counts as
  * reporting once it has sent one report; a cluster missing from its report counts as 0 open streams there
- * (true for grpc-java and Envoy 1.37+). Nodes that disconnect are forgotten.
+ * (true for grpc-java, gRPC C-core and Envoy 1.37+). Nodes that disconnect are forgotten. What each client family
+ * leaves out of its reports is in docs/COMPATIBILITY.md; two traps decide the rules here:
+ * gRPC C-core sends no second report in a row when nothing changed (so silence after a zero report is zero), and
+ * grpc-js-xds leaves out a locality whose only load is streams already open (so its zero proves nothing: while
+ * such a node reports, drains run to their deadline).
  */
 public final class LoadTracker {
   /** One cluster's figures on one node, as of its last report. */
@@ -23,12 +27,15 @@ public final class LoadTracker {
   /** One node's reports. */
   static final class NodeLoad {
     final String nodeId;
+    /** Its reports leave out idle long-lived streams: they can never show a drain idle. */
+    final boolean omitsIdleStreams;
     int reports;
     Instant lastReport;
     final Map<String, NodeCluster> clusters = new HashMap<>();
 
-    NodeLoad(String nodeId) {
+    NodeLoad(String nodeId, boolean omitsIdleStreams) {
       this.nodeId = nodeId;
+      this.omitsIdleStreams = omitsIdleStreams;
     }
   }
 
@@ -39,8 +46,18 @@ public final class LoadTracker {
   private final Map<Long, NodeLoad> nodes = new ConcurrentHashMap<>();
   private volatile Set<String> tracked = Set.of();
 
+  /** grpc-js-xds's {@code node.user_agent_name}: it skips localities with no call started in the interval. */
+  static final String GRPC_JS = "gRPC Node Pure JS";
+
+  private volatile java.time.Duration interval = java.time.Duration.ofSeconds(10);
+
   public LoadTracker(Clock clock) {
     this.clock = clock;
+  }
+
+  /** The report interval nodes are asked for: silence of two intervals after a zero report counts as zero. */
+  void interval(java.time.Duration interval) {
+    this.interval = interval;
   }
 
   /** The clusters Ebb asks reports for; a cluster a node leaves out is 0 there. */
@@ -52,8 +69,8 @@ public final class LoadTracker {
     return tracked;
   }
 
-  void opened(long stream, String nodeId) {
-    nodes.put(stream, new NodeLoad(nodeId));
+  void opened(long stream, String nodeId, String userAgentName) {
+    nodes.put(stream, new NodeLoad(nodeId, GRPC_JS.equals(userAgentName)));
   }
 
   void closed(long stream) {
@@ -140,31 +157,39 @@ public final class LoadTracker {
     return java.util.OptionalLong.of(sum);
   }
 
-  /**
-   * Whether a draining cluster may go before its deadline: at least one node reports, and every reporting
-   * node sent at least two reports since {@code since}, each with zero streams in progress on it.
-   */
   /** The reason recorded with an early drain end. */
   public String idleReason() {
     int n = reporting().size();
     return "load reports: none of the " + n + " reporting node" + (n == 1 ? "" : "s")
-        + " had a stream in progress or started on it, in two reports each since the drain began";
+        + " had a stream in progress or started on it since the drain began";
   }
 
+  /**
+   * Whether a draining cluster may go before its deadline: at least one node reports, and every reporting
+   * node reported zero streams in progress and none started on it since {@code since}: in two reports, or in its
+   * last report followed by two intervals of silence (gRPC C-core does not repeat an empty report). A node whose
+   * reports leave out idle streams (grpc-js-xds) keeps every drain to its deadline.
+   */
   public boolean idleSince(String cluster, Instant since) {
     List<NodeLoad> reporting = reporting();
     if (reporting.isEmpty()) {
       return false;
     }
+    Instant now = clock.instant();
     for (NodeLoad n : reporting) {
       synchronized (n) {
+        if (n.omitsIdleStreams) {
+          return false;
+        }
         NodeCluster c = n.clusters.get(cluster);
         if (c == null) {
           // never named in this node's reports (not even as tracked): only its reports since count
           return false;
         }
         long zerosSince = c.zeroReports().stream().filter(t -> !t.isBefore(since)).count();
-        if (zerosSince < 2) {
+        boolean lastWasZero = zerosSince > 0 && c.zeroReports().peekLast().equals(n.lastReport);
+        boolean silentSince = lastWasZero && !now.isBefore(n.lastReport.plus(interval.multipliedBy(2)));
+        if (zerosSince < 2 && !silentSince) {
           return false;
         }
       }

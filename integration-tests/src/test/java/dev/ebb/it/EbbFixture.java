@@ -26,6 +26,8 @@ final class EbbFixture implements AutoCloseable {
   final Path file;
   private EbbServer server;
   private Clock clock = Clock.systemUTC();
+  /** Every NACK any node sent: "node type: detail", as the client wrote it. */
+  final java.util.List<String> nacks = new java.util.concurrent.CopyOnWriteArrayList<>();
 
   EbbFixture(Path dir, String yaml) {
     this.dir = dir;
@@ -54,7 +56,14 @@ final class EbbFixture implements AutoCloseable {
     EbbServer.Config c = new EbbServer.Config(new EbbServer.SourceSpec.File(file), "127.0.0.1", xdsPort, "127.0.0.1", 0, Duration.ofMillis(20),
         Duration.ofMillis(200), Duration.ofSeconds(1), EnvoyTranslator.Settings.DEFAULT,
         LOAD_REPORT_INTERVAL);
-    server = new EbbServer(c, clock).start();
+    dev.ebb.xds.XdsEvents recordNacks = new dev.ebb.xds.XdsEvents() {
+      @Override
+      public void nacked(dev.ebb.xds.StreamState stream, dev.ebb.publish.TypeUrl type, String version, String detail,
+          java.util.Set<String> names) {
+        nacks.add(stream.nodeId() + " " + type.shortName() + ": " + detail);
+      }
+    };
+    server = new EbbServer(c, clock, recordNacks, java.util.Optional.empty()).start();
     await().atMost(Duration.ofSeconds(10)).until(() -> server.notReadyReason().isEmpty());
     return this;
   }
