@@ -25,7 +25,10 @@ public record DesiredState(
     backends = List.copyOf(backends);
   }
 
-  /** A route and the backends that get its NEW streams, with weights in basis points (sum 10,000). */
+  /**
+   * A route and the backends it lists, with their share of NEW streams in basis points (sum 10,000); a backend of
+   * the route at weight 0 is listed too while it exists (gRPC clients keep it warm).
+   */
   public record RouteState(Route route, List<WeightedBackend> weights) {
     public RouteState {
       weights = List.copyOf(weights);

@@ -81,7 +81,7 @@ public final class RolloutEngine {
     List<RouteState> routes = new ArrayList<>();
     for (Route r : model.routes()) {
       List<WeightedBackend> weights = weights(r);
-      routes.add(new RouteState(r, weights));
+      routes.add(new RouteState(r, routed(r, weights, defs)));
       for (WeightedBackend w : weights) {
         Backend b = defs.get(w.backend());
         active.put(new RouteBackend(r.name(), w.backend()),
@@ -172,7 +172,27 @@ public final class RolloutEngine {
     return byHostPort.values().stream().sorted(Endpoint.ORDER).toList();
   }
 
-  /** Non-zero weights only, sorted by backend name: a route never lists a backend it sends nothing. */
+  /**
+   * What the route lists: the backends with weight, plus the route's other backend at weight 0 (a canary rolled
+   * back to 0, or the old stable of a canary at 100) while its entry exists. Every client family tested accepts a
+   * 0 entry (docs/COMPATIBILITY.md), and gRPC clients keep a cluster warm, and counted in their load reports, only
+   * while a route names it; Envoy ignores a 0 weight.
+   */
+  static List<WeightedBackend> routed(Route r, List<WeightedBackend> weights, Map<String, Backend> defs) {
+    if (r.rollout().canary().isEmpty()) {
+      return weights;
+    }
+    Map<String, Integer> w = new TreeMap<>();
+    for (String b : List.of(r.rollout().stable(), r.rollout().canary().get())) {
+      if (defs.containsKey(b)) {
+        w.put(b, 0);
+      }
+    }
+    weights.forEach(x -> w.put(x.backend(), x.weight()));
+    return w.entrySet().stream().map(e -> new WeightedBackend(e.getKey(), e.getValue())).toList();
+  }
+
+  /** Non-zero weights only, sorted by backend name: the backends that get the route's new streams. */
   static List<WeightedBackend> weights(Route r) {
     Map<String, Integer> w = new TreeMap<>();
     if (r.rollout().stableWeightBasisPoints() > 0) {

@@ -89,7 +89,8 @@ class DrainPropertiesTest {
       times.add(now);
       Map<String, Set<String>> w = new HashMap<>();
       r.desired().routes().forEach(rs -> w.put(rs.route().name(),
-          rs.weights().stream().map(DesiredState.WeightedBackend::backend).collect(Collectors.toSet())));
+          rs.weights().stream().filter(x -> x.weight() > 0).map(DesiredState.WeightedBackend::backend)
+              .collect(Collectors.toSet())));
       weighted.add(w);
       Set<String> present = r.desired().backends().stream().map(b -> b.backend().name())
           .collect(Collectors.toSet());

@@ -82,11 +82,15 @@ class EnvoyTranslatorTest {
               }
               timeout { } idle_timeout { seconds: 3600 }
             }"""),
-        Arguments.of("grpc, canary at 0 is not routed, max stream duration", route("rpc", Protocol.GRPC,
-            new Rollout("v1", Optional.of("v2"), 0), Optional.of(Duration.ofMinutes(10))), """
+        Arguments.of("grpc, canary at 0 stays listed at weight 0 (gRPC clients keep it warm)", route("rpc",
+            Protocol.GRPC, new Rollout("v1", Optional.of("v2"), 0), Optional.of(Duration.ofMinutes(10))), """
             name: "rpc" match { prefix: "/" }
             route {
-              cluster: "v1"
+              weighted_clusters {
+                clusters { name: "v1" weight { value: 10000 } }
+                clusters { name: "v2" weight { value: 0 } }
+                total_weight { value: 10000 }
+              }
               timeout { } idle_timeout { seconds: 3600 }
               max_stream_duration { max_stream_duration { seconds: 600 } }
             }"""),
@@ -101,10 +105,20 @@ class EnvoyTranslatorTest {
               }
               timeout { } idle_timeout { seconds: 3600 }
             }"""),
-        Arguments.of("plain http keeps Envoy's route timeout", route("web", Protocol.HTTP,
-            new Rollout("v1", Optional.of("v2"), 10_000), Optional.empty()), """
+        Arguments.of("plain http keeps Envoy's route timeout; the old stable stays listed at 0", route("web",
+            Protocol.HTTP, new Rollout("v1", Optional.of("v2"), 10_000), Optional.empty()), """
             name: "web" match { prefix: "/" }
-            route { cluster: "v2" }"""));
+            route {
+              weighted_clusters {
+                clusters { name: "v1" weight { } }
+                clusters { name: "v2" weight { value: 10000 } }
+                total_weight { value: 10000 }
+              }
+            }"""),
+        Arguments.of("stable only: one cluster", route("solo", Protocol.WEBSOCKET, Rollout.stableOnly("v1"),
+            Optional.empty()), """
+            name: "solo" match { prefix: "/" }
+            route { cluster: "v1" timeout { } idle_timeout { seconds: 3600 } }"""));
   }
 
   @ParameterizedTest(name = "{0}")
