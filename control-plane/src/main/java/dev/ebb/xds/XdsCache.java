@@ -222,6 +222,7 @@ public final class XdsCache implements ConfigWatcher, DiscoveryServerCallbacks {
           && !request.getResponseNonce().equals(ts.ackedNonce)) {
         if (request.hasErrorDetail()) {
           nacked(s, type.get(), ts, ts.sentVersion, request.getErrorDetail().getMessage());
+          ts.nackedVersion = ts.sentVersion;
           ts.nackedNonce = ts.sentNonce;
           ts.nackedSignature = ts.deltaSignature;
           // what the client has is what it had before this response

@@ -146,7 +146,8 @@ public final class AnnotationParser {
       for (String key : s.annotations().keySet()) {
         if (key.startsWith(Annotations.PREFIX) && !Annotations.INPUTS.contains(key)
             && !key.equals(Annotations.STATUS)) {
-          problem(key, s.annotations().get(key), "is not a known annotation (known: " + String.join(", ",
+          problem(key, s.annotations().get(key), s.annotations().get(key) + " is not a known annotation (known: "
+              + String.join(", ",
               Annotations.INPUTS.stream().sorted().toList()) + ")");
         }
       }
@@ -180,7 +181,7 @@ public final class AnnotationParser {
       if (!listeners.contains(listener)) {
         problem(Annotations.LISTENER, listener, "listener " + listener + " is not defined");
       }
-      Optional<String> stableName = get(Annotations.STABLE);
+      Optional<String> stableName = get(Annotations.STABLE).filter(n -> !n.isEmpty());
       if (stableName.isEmpty()) {
         problem(Annotations.STABLE, "", "is required (the name of the stable backend Service)");
       }
@@ -191,8 +192,8 @@ public final class AnnotationParser {
         try {
           weight = Weights.parseBasisPoints(weightText.get());
           if (canaryName.isEmpty()) {
-            problem(Annotations.CANARY_WEIGHT, weightText.get(), "is set but the route has no canary ("
-                + Annotations.CANARY + ")");
+            problem(Annotations.CANARY_WEIGHT, weightText.get(), weightText.get()
+                + " is set but the route has no canary (" + Annotations.CANARY + ")");
           }
         } catch (IllegalArgumentException e) {
           problem(Annotations.CANARY_WEIGHT, weightText.get(), e.getMessage());
