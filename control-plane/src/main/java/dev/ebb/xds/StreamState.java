@@ -53,6 +53,8 @@ public final class StreamState {
     /** The version the response with {@link #sentNonce} carried, and whether that response was NACKed. */
     String sentNonceVersion;
     String nackedNonce;
+    /** The names of the last request (the request's own list, which its watch holds anyway). */
+    List<String> lastNames = List.of();
     /** The nonce of the last response ACKed: a later request that repeats it is no new ACK. */
     String ackedNonce;
     boolean seenRequest;

@@ -178,8 +178,13 @@ public final class XdsCache implements ConfigWatcher, DiscoveryServerCallbacks {
         }
       }
       if (!ts.wildcard) {
-        // a name the client no longer asks for is dropped on its side: if it asks again, it must be answered
-        ts.acked = onlyRequested(ts.acked, request.getResourceNamesList());
+        // a name the client no longer asks for is dropped on its side: if it asks again, it must be answered.
+        // Most requests (ACKs) repeat the last list: compared in order, no set is built for them
+        List<String> names = request.getResourceNamesList();
+        if (!names.equals(ts.lastNames)) {
+          ts.acked = onlyRequested(ts.acked, names);
+        }
+        ts.lastNames = names;
       }
     }
   }
