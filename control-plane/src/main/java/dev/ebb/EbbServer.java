@@ -253,7 +253,8 @@ public final class EbbServer implements AutoCloseable {
 
     @Override
     public String reason(String backend) {
-      return load.idleReason();
+      return load.idleReason() + " (nodes reporting to " + statusWriter.identity()
+          + "; nodes connected to other replicas are not seen)";
     }
   }
 

@@ -134,6 +134,11 @@ public final class KubeStatusWriter implements AutoCloseable {
     return leader;
   }
 
+  /** This replica's identity (the Lease holder name when it leads). */
+  public String identity() {
+    return identity;
+  }
+
   /** Where open streams per backend (load reports) and connected nodes (for ACK progress) come from. */
   public void streamsFrom(java.util.function.Function<String, java.util.OptionalLong> source,
       java.util.function.Supplier<java.util.Collection<dev.ebb.xds.StreamState>> nodes) {

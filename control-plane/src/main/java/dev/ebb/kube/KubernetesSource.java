@@ -50,9 +50,7 @@ public final class KubernetesSource implements Source {
   });
   private final AtomicBoolean dirty = new AtomicBoolean();
   private final List<Consumer<List<KubeObjects.Service>>> serviceListeners = new ArrayList<>();
-  private volatile SourceStatus status;
-  private final java.util.List<java.util.function.Consumer<SourceStatus>> statusListeners =
-      new java.util.concurrent.CopyOnWriteArrayList<>();
+  private final dev.ebb.source.StatusHolder status;
   private Model effective = Model.EMPTY;
   private Model lastSubmitted;
   private volatile List<KubeObjects.Service> services = List.of();
@@ -65,7 +63,8 @@ public final class KubernetesSource implements Source {
     this.listeners = List.copyOf(listeners);
     this.sink = sink;
     this.clock = clock;
-    this.status = new SourceStatus("kubernetes", where(), false, Optional.empty(), List.of(), List.of());
+    this.status = new dev.ebb.source.StatusHolder(new SourceStatus("kubernetes", where(), false, Optional.empty(),
+        List.of(), List.of()));
   }
 
   private String where() {
@@ -162,8 +161,8 @@ public final class KubernetesSource implements Source {
       effective = merged.model();
       List<ConfigError> errors = new ArrayList<>(parsed.errors());
       errors.addAll(merged.errors());
-      SourceStatus before = status;
-      setStatus(new SourceStatus("kubernetes", where(), true,
+      SourceStatus before = status.get();
+      status.set(new SourceStatus("kubernetes", where(), true,
           Optional.of(before.lastChange().filter(t -> effective.equals(lastSubmitted)).orElse(clock.instant())),
           errors, parsed.warnings()));
       if (!errors.equals(before.errors())) {
@@ -207,19 +206,14 @@ public final class KubernetesSource implements Source {
     return new KubeDrainStore(this::services);
   }
 
-  private void setStatus(SourceStatus next) {
-    status = next;
-    statusListeners.forEach(l -> l.accept(next));
-  }
-
   @Override
   public void onStatus(java.util.function.Consumer<SourceStatus> listener) {
-    statusListeners.add(listener);
+    status.listen(listener);
   }
 
   @Override
   public SourceStatus status() {
-    return status;
+    return status.get();
   }
 
   @Override

@@ -37,9 +37,7 @@ public final class FileSource implements Source {
   private final Clock clock;
   private final Duration poll;
   private final Object lock = new Object();
-  private volatile SourceStatus status;
-  private final java.util.List<java.util.function.Consumer<SourceStatus>> statusListeners =
-      new java.util.concurrent.CopyOnWriteArrayList<>();
+  private final StatusHolder status;
   private Model effective = Model.EMPTY;
   private String lastText;
   private boolean synced;
@@ -52,7 +50,8 @@ public final class FileSource implements Source {
     this.sink = sink;
     this.clock = clock;
     this.poll = poll;
-    this.status = new SourceStatus("file", this.file.toString(), false, Optional.empty(), List.of(), List.of());
+    this.status = new StatusHolder(new SourceStatus("file", this.file.toString(), false, Optional.empty(),
+        List.of(), List.of()));
   }
 
   @Override
@@ -105,7 +104,8 @@ public final class FileSource implements Source {
           ConfigError err = ConfigError.of("file " + file.getFileName(), "", file.toString(),
               "cannot read " + file + ": " + why + (synced ? "; keeping the last good config" : ""));
           LOG.warn(err.describe());
-          setStatus(new SourceStatus("file", file.toString(), synced, status.lastChange(), List.of(err), List.of()));
+          status.set(new SourceStatus("file", file.toString(), synced, status.get().lastChange(), List.of(err),
+              List.of()));
         }
         return;
       }
@@ -125,7 +125,7 @@ public final class FileSource implements Source {
         synced = true;
         effective = merged.model();
       }
-      setStatus(new SourceStatus("file", file.toString(), synced, Optional.of(clock.instant()), errors,
+      status.set(new SourceStatus("file", file.toString(), synced, Optional.of(clock.instant()), errors,
           parsed.warnings()));
       if (parsed.readable()) {
         LOG.info("read {}: {} routes, {} backends, {} errors", file, effective.routes().size(),
@@ -135,19 +135,14 @@ public final class FileSource implements Source {
     }
   }
 
-  private void setStatus(SourceStatus next) {
-    status = next;
-    statusListeners.forEach(l -> l.accept(next));
-  }
-
   @Override
   public void onStatus(java.util.function.Consumer<SourceStatus> listener) {
-    statusListeners.add(listener);
+    status.listen(listener);
   }
 
   @Override
   public SourceStatus status() {
-    return status;
+    return status.get();
   }
 
   @Override

@@ -25,22 +25,9 @@ class InteropIT {
   Path dir;
   final MovableClock clock = new MovableClock();
 
+  /** The one route "chat" (grpc, 15m drains) over v1 and v2 on the given ports. */
   static String yaml(String stable, String canary, String weight, int v1Port, int v2Port) {
-    return """
-        routes:
-          - name: chat
-            hosts: ["chat.example.com"]
-            protocol: grpc
-            drainTimeout: 15m
-            stable: %s
-        %s
-        backends:
-          - name: v1
-            endpoints: ["127.0.0.1:%d"]
-          - name: v2
-            endpoints: ["127.0.0.1:%d"]
-        """.formatted(stable, canary == null ? "" : "    canary: " + canary + "\n    canaryWeight: " + weight,
-        v1Port, v2Port);
+    return DrainIT.yaml(stable, canary, weight, "15m", "\"127.0.0.1:" + v1Port + "\"", v2Port);
   }
 
   private static void assertNoNack(EbbFixture ebb, XdsClientDriver client) {
