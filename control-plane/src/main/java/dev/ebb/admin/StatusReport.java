@@ -50,8 +50,10 @@ public final class StatusReport {
         routes.add(route);
       }
       doc.put("loadReports", Map.of("reportingNodes", reporting,
-          "rule", "a drain ends early once every reporting node has sent two reports since it began with no"
-              + " stream in progress on the backend; with no reporting node it runs to its deadline"));
+          "rule", "a drain ends early once every reporting node has reported, since it began, no stream in"
+              + " progress or started on the backend (in two reports, or one followed by two intervals of silence);"
+              + " with no reporting node, or while a grpc-js-xds node reports, it runs to its deadline; on"
+              + " Kubernetes the leader decides and every replica follows its record"));
       // drains of routes that no longer exist
       List<Object> orphans = p.desired().backends().stream().flatMap(b -> b.drains().stream())
           .filter(d -> p.desired().routes().stream().noneMatch(r -> r.route().name().equals(d.route())))
