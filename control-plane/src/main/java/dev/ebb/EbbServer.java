@@ -58,8 +58,15 @@ public final class EbbServer implements AutoCloseable {
   /** Everything {@code ebb serve} can be told. */
   public record Config(SourceSpec source, String xdsAddress, int xdsPort, String adminAddress, int adminPort,
       Duration debounceQuiet, Duration debounceMax, Duration filePoll, EnvoyTranslator.Settings envoy,
-      Duration loadReportInterval) {
+      Duration loadReportInterval, XdsServer.Connections xdsConnections) {
     public static final Duration DEFAULT_LOAD_REPORT_INTERVAL = Duration.ofSeconds(10);
+
+    public Config(SourceSpec source, String xdsAddress, int xdsPort, String adminAddress, int adminPort,
+        Duration debounceQuiet, Duration debounceMax, Duration filePoll, EnvoyTranslator.Settings envoy,
+        Duration loadReportInterval) {
+      this(source, xdsAddress, xdsPort, adminAddress, adminPort, debounceQuiet, debounceMax, filePoll, envoy,
+          loadReportInterval, XdsServer.Connections.DEFAULT);
+    }
 
     public static Config forFile(Path file) {
       return new Config(new SourceSpec.File(file), "0.0.0.0", 18000, "127.0.0.1", 18001, Duration.ofMillis(100),
@@ -69,7 +76,7 @@ public final class EbbServer implements AutoCloseable {
 
     public Config withLoadReportInterval(Duration interval) {
       return new Config(source, xdsAddress, xdsPort, adminAddress, adminPort, debounceQuiet, debounceMax, filePoll,
-          envoy, interval);
+          envoy, interval, xdsConnections);
     }
   }
 
@@ -151,7 +158,8 @@ public final class EbbServer implements AutoCloseable {
     }
     metrics.watch(() -> source);
     source.onStatus(metrics::sourceRead);
-    this.xds = new XdsServer(new InetSocketAddress(config.xdsAddress(), config.xdsPort()), cache, lrs);
+    this.xds = new XdsServer(new InetSocketAddress(config.xdsAddress(), config.xdsPort()), cache, lrs,
+        config.xdsConnections());
     this.admin = new AdminServer(new InetSocketAddress(config.adminAddress(), config.adminPort()),
         new AdminBackend());
   }

@@ -162,6 +162,20 @@ public final class Main implements Callable<Integer> {
         description = "How often nodes send load reports (default: ${DEFAULT-VALUE}).")
     Duration loadReportInterval;
 
+    @Option(names = "--xds-keepalive", defaultValue = "30s", converter = DurationConverter.class,
+        description = "Ping idle xDS connections this often to find vanished peers; 0 disables (default: "
+            + "${DEFAULT-VALUE}).")
+    Duration xdsKeepAlive;
+
+    @Option(names = "--xds-max-connection-age", defaultValue = "0s", converter = DurationConverter.class,
+        description = "Close xDS connections after this age so clients spread over replicas after a rollout; "
+            + "they reconnect and get the same config (default: ${DEFAULT-VALUE}, never).")
+    Duration xdsMaxConnectionAge;
+
+    @Option(names = "--xds-max-connection-age-grace", defaultValue = "30s", converter = DurationConverter.class,
+        description = "How long an aged connection's streams may go on before it closes (default: ${DEFAULT-VALUE}).")
+    Duration xdsMaxConnectionAgeGrace;
+
     @Option(names = "--circuit-breaker-limit", defaultValue = "1000000",
         description = "Envoy max connections, pending requests and requests per cluster (default: ${DEFAULT-VALUE}).")
     int circuitBreakerLimit;
@@ -206,7 +220,8 @@ public final class Main implements Callable<Integer> {
       }
       EbbServer.Config config = new EbbServer.Config(spec, xdsAddress, xdsPort, adminAddress, adminPort, debounce,
           Duration.ofSeconds(1).compareTo(debounce) > 0 ? Duration.ofSeconds(1) : debounce, Duration.ofSeconds(2),
-          new EnvoyTranslator.Settings(circuitBreakerLimit, Duration.ofSeconds(5)), loadReportInterval);
+          new EnvoyTranslator.Settings(circuitBreakerLimit, Duration.ofSeconds(5)), loadReportInterval,
+          new dev.ebb.xds.XdsServer.Connections(xdsKeepAlive, xdsMaxConnectionAge, xdsMaxConnectionAgeGrace));
       EbbServer server;
       try {
         server = new EbbServer(config, Clock.systemUTC(), dev.ebb.xds.XdsEvents.NONE, client).start();
