@@ -25,7 +25,8 @@ import picocli.CommandLine.Parameters;
 /** The command line: {@code ebb serve | status | shift | promote | rollback}. */
 @Command(name = "ebb", mixinStandardHelpOptions = true, version = "ebb 0.1.0",
     description = "Envoy xDS control plane that shifts long-lived streams without cutting them.",
-    subcommands = {Main.Serve.class, Main.Status.class, Main.Shift.class, Main.Promote.class, Main.Rollback.class})
+    subcommands = {Main.Serve.class, Main.Status.class, Main.Shift.class, Main.Promote.class, Main.Rollback.class,
+        Main.EnvoyDrainCommand.class, Main.ShutdownManagerCommand.class})
 public final class Main implements Callable<Integer> {
   @Override
   public Integer call() {
@@ -63,6 +64,54 @@ public final class Main implements Callable<Integer> {
       } catch (IllegalArgumentException e) {
         throw new CommandLine.TypeConversionException(e.getMessage());
       }
+    }
+  }
+
+  @Command(name = "envoy-drain", mixinStandardHelpOptions = true,
+      description = "Drain the Envoy of this pod before it stops (an Envoy pod's preStop hook): fail its health "
+          + "checks, drain its listeners gracefully, wait until no connection is left or the timeout, then write "
+          + "the done file that releases Envoy's own preStop hook.")
+  static final class EnvoyDrainCommand implements Callable<Integer> {
+    @Option(names = "--admin", defaultValue = "http://127.0.0.1:9901", description = "Envoy's admin URL (default: "
+        + "${DEFAULT-VALUE}).")
+    java.net.URI admin;
+
+    @Option(names = "--timeout", defaultValue = "15m", converter = DurationConverter.class,
+        description = "Longest wait for open connections (default: ${DEFAULT-VALUE}).")
+    Duration timeout;
+
+    @Option(names = "--poll", defaultValue = "2s", converter = DurationConverter.class,
+        description = "How often to look at Envoy's connection count (default: ${DEFAULT-VALUE}).")
+    Duration poll;
+
+    @Option(names = "--done-file", required = true, description = "Written when the drain is over.")
+    Path doneFile;
+
+    @Override
+    public Integer call() throws Exception {
+      new dev.ebb.envoy.EnvoyDrain(admin, Clock.systemUTC(), System.err::println).run(timeout, poll, doneFile);
+      return 0;
+    }
+  }
+
+  @Command(name = "envoy-shutdown-manager", mixinStandardHelpOptions = true,
+      description = "The sidecar of an Envoy pod: GET /shutdown answers once the drain's done file exists (Envoy's "
+          + "preStop hook), so Envoy stops only after its drain.")
+  static final class ShutdownManagerCommand implements Callable<Integer> {
+    @Option(names = "--port", defaultValue = "8090", description = "HTTP port (default: ${DEFAULT-VALUE}).")
+    int port;
+
+    @Option(names = "--done-file", required = true, description = "The file envoy-drain writes when it is done.")
+    Path doneFile;
+
+    @Override
+    public Integer call() throws Exception {
+      try (dev.ebb.envoy.ShutdownManager m = new dev.ebb.envoy.ShutdownManager(
+          new java.net.InetSocketAddress(port), doneFile, Duration.ofSeconds(1)).start()) {
+        System.err.println("ebb envoy-shutdown-manager: GET :" + m.port() + "/shutdown waits for " + doneFile);
+        new CountDownLatch(1).await(); // until the pod stops (SIGTERM ends the JVM)
+      }
+      return 0;
     }
   }
 
