@@ -25,7 +25,19 @@ final class MockApiServer implements AutoCloseable {
   /** Services whose PATCH the server refuses with 403 (as RBAC would): name to the number of refusals. */
   final java.util.Map<String, java.util.concurrent.atomic.AtomicInteger> refusePatches =
       new java.util.concurrent.ConcurrentHashMap<>();
+  /** The test's own client says so in its User-Agent, so that its calls are not taken for Ebb's. */
+  static final String ADMIN_AGENT = "ebb-test-admin";
+  /** Every request from a client other than the test's own: "METHOD path?query". */
+  final java.util.List<String> requests = new java.util.concurrent.CopyOnWriteArrayList<>();
   private final KubernetesCrudDispatcher dispatcher = new KubernetesCrudDispatcher() {
+    @Override
+    public io.fabric8.mockwebserver.http.MockResponse dispatch(io.fabric8.mockwebserver.http.RecordedRequest r) {
+      if (!ADMIN_AGENT.equals(r.getHeader("User-Agent"))) {
+        requests.add(r.getMethod() + " " + r.getPath());
+      }
+      return super.dispatch(r);
+    }
+
     @Override
     public io.fabric8.mockwebserver.http.MockResponse handlePatch(io.fabric8.mockwebserver.http.RecordedRequest r) {
       String path = r.getPath() == null ? "" : r.getPath().replaceAll("\\?.*$", "");
@@ -60,16 +72,24 @@ final class MockApiServer implements AutoCloseable {
    * retries so that an API server outage is seen in seconds, not minutes.
    */
   KubernetesClient newClient() {
-    return new io.fabric8.kubernetes.client.KubernetesClientBuilder().withConfig(
-        new io.fabric8.kubernetes.client.ConfigBuilder(io.fabric8.kubernetes.client.Config.empty())
-            .withMasterUrl(server.url("/")).withNamespace(NS).withRequestRetryBackoffLimit(1)
-            .withWatchReconnectInterval(200).build()).build();
+    return newClient(null);
+  }
+
+  private KubernetesClient newClient(String userAgent) {
+    io.fabric8.kubernetes.client.ConfigBuilder c = new io.fabric8.kubernetes.client.ConfigBuilder(
+        io.fabric8.kubernetes.client.Config.empty())
+        .withMasterUrl(server.url("/")).withNamespace(NS).withRequestRetryBackoffLimit(1)
+        .withWatchReconnectInterval(200);
+    if (userAgent != null) {
+      c.withUserAgent(userAgent);
+    }
+    return new io.fabric8.kubernetes.client.KubernetesClientBuilder().withConfig(c.build()).build();
   }
 
   /** The test's own client, for creating and patching objects. */
   KubernetesClient admin() {
     if (admin == null) {
-      admin = newClient();
+      admin = newClient(ADMIN_AGENT);
     }
     return admin;
   }
