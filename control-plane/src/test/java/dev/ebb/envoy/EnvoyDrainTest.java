@@ -76,7 +76,7 @@ class EnvoyDrainTest {
     assertThat(r.drained()).isTrue();
     assertThat(r.openAtEnd()).hasValue(0);
     assertThat(calls.subList(0, 2)).containsExactly("POST /healthcheck/fail",
-        "POST /drain_listeners?graceful&inboundonly");
+        "POST /drain_listeners?graceful");
     assertThat(calls.subList(2, calls.size())).hasSize(4).allMatch(c -> c.startsWith("GET /stats?filter="));
     assertThat(done).exists();
   }
