@@ -22,8 +22,8 @@ import java.util.regex.Pattern;
  * and Envoy Gateway's drain are the anchors): fail health checks first, so the readiness probe takes the pod
  * out of its Service and load balancers stop sending new connections; then drain the listeners gracefully
  * (HTTP/1 connections get {@code Connection: close}, HTTP/2 a GOAWAY; an upgraded WebSocket gets nothing and
- * lives on). Every listener is drained, not only inbound ones ({@code inboundonly} is for sidecars, and an edge
- * listener without {@code traffic_direction} is not inbound); then wait until no downstream connection is left
+ * lives on). Every listener is drained, not only inbound ones ({@code inboundonly} is for sidecars and depends on
+ * each listener's {@code traffic_direction}); then wait until no downstream connection is left
  * or the timeout passes; then write the done file
  * that releases the Envoy container's preStop hook (see {@link ShutdownManager}).
  */
