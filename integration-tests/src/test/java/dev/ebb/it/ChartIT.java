@@ -150,7 +150,7 @@ class ChartIT {
     one(o, "ConfigMap", "ebb-listeners");
     one(o, "PodDisruptionBudget", "ebb");
     assertThat(ofKind(o, "ClusterRole")).hasSize(1);
-    assertThat(o).noneMatch(x -> String.valueOf(at(x, "metadata.name")).contains("envoy"));
+    assertThat(o).noneMatch(x -> String.valueOf((Object) at(x, "metadata.name")).contains("envoy"));
     assertThat(ofKind(o, "ServiceMonitor")).isEmpty();
     assertThat(ofKind(o, "NetworkPolicy")).isEmpty();
     assertThat(ofKind(objects(render(Map.of("replicaCount", "1"))), "PodDisruptionBudget")).isEmpty();
@@ -193,7 +193,8 @@ class ChartIT {
       }
     }
     // the listeners file the chart mounts is one Ebb accepts
-    String listeners = at(one(o, "ConfigMap", "ebb-listeners"), "data.listeners.yaml");
+    Map<String, String> listenersData = at(one(o, "ConfigMap", "ebb-listeners"), "data");
+    String listeners = listenersData.get("listeners.yaml");
     Path file = dir.resolve("listeners.yaml");
     try {
       Files.writeString(file, listeners);
@@ -353,8 +354,8 @@ class ChartIT {
       assertThat(d.commandSpec().name()).isEqualTo("envoy-drain");
       assertThat((Duration) d.matchedOptionValue("--timeout", Duration.ZERO)).isEqualTo(Duration.ofMinutes(20));
       assertThat((Object) d.matchedOptionValue("--done-file", null)).hasToString(
-          String.valueOf(new CommandLine(new dev.ebb.Main()).parseArgs(args.toArray(String[]::new)).subcommand()
-              .matchedOptionValue("--done-file", null)));
+          String.valueOf((Object) new CommandLine(new dev.ebb.Main()).parseArgs(args.toArray(String[]::new))
+              .subcommand().matchedOptionValue("--done-file", null)));
     }
   }
 
