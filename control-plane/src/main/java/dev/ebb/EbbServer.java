@@ -142,7 +142,9 @@ public final class EbbServer implements AutoCloseable {
           "the kubernetes source needs a Kubernetes client"));
       List<ListenerSpec> listeners = k.listeners().map(EbbServer::readListeners).orElse(List.of(ListenerSpec.DEFAULT));
       Pipeline[] p = new Pipeline[1];
-      KubernetesSource ks = new KubernetesSource(client, k.namespaces(), listeners, m -> p[0].submit(m), clock);
+      Path tlsBase = k.listeners().map(f -> f.toAbsolutePath().getParent()).orElse(Path.of("."));
+      KubernetesSource ks = new KubernetesSource(client, k.namespaces(), listeners, tlsBase, m -> p[0].submit(m),
+          clock);
       // only the leader decides that a drain ended early; followers follow its record (SPEC 5: same bytes)
       p[0] = new Pipeline(scheduler, config.debounceQuiet(), config.debounceMax(), translator, cache,
           ks.drainStore(), new LeaderIdleSignal(), config.loadReportInterval(), listener);
@@ -284,6 +286,9 @@ public final class EbbServer implements AutoCloseable {
           case CLUSTER, ENDPOINT -> route.backendNames().stream().anyMatch(names::contains);
           case LISTENER, ROUTE -> envoy ? names.contains(route.listener())
               : route.hosts().stream().anyMatch(names::contains);
+          // a rejected certificate concerns every route on a listener that names it
+          case SECRET -> envoy && pipeline.published().get().desired().listeners().stream()
+              .anyMatch(l -> l.name().equals(route.listener()) && l.secretName().filter(names::contains).isPresent());
         };
         if (hit) {
           affected.add(route);

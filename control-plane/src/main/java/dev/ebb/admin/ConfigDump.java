@@ -21,6 +21,8 @@ public final class ConfigDump {
           .add(HttpConnectionManager.getDescriptor())
           .add(Router.getDescriptor())
           .add(HttpProtocolOptions.getDescriptor())
+          .add(io.envoyproxy.envoy.extensions.access_loggers.stream.v3.StdoutAccessLog.getDescriptor())
+          .add(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext.getDescriptor())
           .build())
       .omittingInsignificantWhitespace();
 
@@ -57,7 +59,7 @@ public final class ConfigDump {
           }
           first = false;
           sb.append("{\"name\":").append(quote(r.name())).append(",\"version\":\"").append(r.hash())
-              .append("\",\"resource\":").append(json(r.message())).append('}');
+              .append("\",\"resource\":").append(json(redacted(r.message()))).append('}');
         }
         sb.append(']');
       }
@@ -65,6 +67,17 @@ public final class ConfigDump {
     }
     sb.append("]}");
     return sb.toString();
+  }
+
+  /** A private key never leaves Ebb except to the proxy: the dump shows that there is one, not what it is. */
+  static Message redacted(Message m) {
+    if (m instanceof io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret secret
+        && secret.hasTlsCertificate()) {
+      return secret.toBuilder().setTlsCertificate(secret.getTlsCertificate().toBuilder()
+          .setPrivateKey(io.envoyproxy.envoy.config.core.v3.DataSource.newBuilder()
+              .setInlineString("[redacted]"))).build();
+    }
+    return m;
   }
 
   static String json(Message m) {

@@ -17,6 +17,7 @@ import io.fabric8.kubernetes.client.extended.leaderelection.LeaderElectionConfig
 import io.fabric8.kubernetes.client.extended.leaderelection.resourcelock.LeaseLock;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -225,7 +226,10 @@ public final class KubeStatusWriter implements AutoCloseable {
       if (!s.annotations().containsKey(Annotations.HOSTS)) {
         continue;
       }
-      List<ConfigError> errors = errorsByRoute.getOrDefault(s.key(), List.of());
+      List<ConfigError> errors = new ArrayList<>(errorsByRoute.getOrDefault(s.key(), List.of()));
+      // a listener's certificate problem concerns every route served on that listener (SPEC 10)
+      errors.addAll(errorsByRoute.getOrDefault("listener " + s.annotations().getOrDefault(Annotations.LISTENER,
+          dev.ebb.api.model.Route.DEFAULT_LISTENER), List.of()));
       Optional<String> lastError = errors.isEmpty() ? Optional.empty()
           : Optional.of(errors.stream().map(ConfigError::message).collect(Collectors.joining("; ")));
       Optional<String> nodes = published.get().desired().routes().stream()
@@ -321,7 +325,11 @@ public final class KubeStatusWriter implements AutoCloseable {
     Set<String> seen = toldErrors.computeIfAbsent(s.key(), k -> new HashSet<>());
     for (ConfigError e : errors) {
       if (seen.add(e.message())) {
-        event(s, "Warning", "InvalidAnnotation", e.message() + "; the last good config stays in force");
+        if (e.object().startsWith("listener ")) {
+          event(s, "Warning", "InvalidCertificate", e.message());
+        } else {
+          event(s, "Warning", "InvalidAnnotation", e.message() + "; the last good config stays in force");
+        }
       }
     }
     seen.retainAll(errors.stream().map(ConfigError::message).collect(Collectors.toSet()));

@@ -6,6 +6,9 @@ import dev.ebb.api.kube.AnnotationParser;
 import dev.ebb.api.kube.KubeObjects;
 import dev.ebb.api.model.ConfigError;
 import dev.ebb.api.model.ListenerSpec;
+import dev.ebb.api.model.ListenerTls;
+import dev.ebb.tls.TlsResolver;
+import io.fabric8.kubernetes.api.model.Secret;
 import dev.ebb.api.model.Model;
 import dev.ebb.source.Source;
 import dev.ebb.source.SourceStatus;
@@ -43,6 +46,10 @@ public final class KubernetesSource implements Source {
   private final Clock clock;
   private final List<SharedIndexInformer<Service>> serviceInformers = new ArrayList<>();
   private final List<SharedIndexInformer<EndpointSlice>> sliceInformers = new ArrayList<>();
+  /** One informer per Secret a TLS listener names (watched by name: Ebb reads no other Secret). */
+  private final java.util.Map<ListenerTls.KubeSecret, SharedIndexInformer<Secret>> secretInformers =
+      new java.util.LinkedHashMap<>();
+  private final TlsResolver certificates;
   private final ScheduledExecutorService worker = Executors.newSingleThreadScheduledExecutor(r -> {
     Thread t = new Thread(r, "ebb-kubernetes-source");
     t.setDaemon(true);
@@ -58,6 +65,13 @@ public final class KubernetesSource implements Source {
 
   public KubernetesSource(KubernetesClient client, List<String> namespaces, List<ListenerSpec> listeners,
       Consumer<Model> sink, Clock clock) {
+    this(client, namespaces, listeners, java.nio.file.Path.of("."), sink, clock);
+  }
+
+  /** @param tlsBaseDir where relative certificate file paths of listeners are resolved (the listeners file's) */
+  public KubernetesSource(KubernetesClient client, List<String> namespaces, List<ListenerSpec> listeners,
+      java.nio.file.Path tlsBaseDir, Consumer<Model> sink, Clock clock) {
+    this.certificates = new TlsResolver(tlsBaseDir, this::secret);
     this.client = client;
     this.namespaces = List.copyOf(namespaces);
     this.listeners = List.copyOf(listeners);
@@ -108,8 +122,19 @@ public final class KubernetesSource implements Source {
         sliceInformers.add(client.discovery().v1().endpointSlices().inNamespace(ns).runnableInformer(0));
       }
     }
+    for (ListenerSpec l : listeners) {
+      if (l.tls().orElse(null) instanceof ListenerTls.KubeSecret ref && !secretInformers.containsKey(ref)) {
+        secretInformers.put(ref, client.secrets().inNamespace(ref.namespace()).withName(ref.name())
+            .runnableInformer(0));
+      }
+    }
+    if (listeners.stream().anyMatch(l -> l.tls().orElse(null) instanceof ListenerTls.Files)) {
+      // certificate files are polled: a rotation is seen within the period (SPEC 10: 5 s)
+      worker.scheduleWithFixedDelay(this::changed, 2, 2, java.util.concurrent.TimeUnit.SECONDS);
+    }
     List<SharedIndexInformer<? extends HasMetadata>> all = new ArrayList<>(serviceInformers);
     all.addAll(sliceInformers);
+    all.addAll(secretInformers.values());
     for (SharedIndexInformer<? extends HasMetadata> informer : all) {
       @SuppressWarnings("unchecked")
       SharedIndexInformer<HasMetadata> i = (SharedIndexInformer<HasMetadata>) informer;
@@ -136,13 +161,15 @@ public final class KubernetesSource implements Source {
 
   private boolean synced() {
     return serviceInformers.stream().allMatch(SharedIndexInformer::hasSynced)
-        && sliceInformers.stream().allMatch(SharedIndexInformer::hasSynced);
+        && sliceInformers.stream().allMatch(SharedIndexInformer::hasSynced)
+        && secretInformers.values().stream().allMatch(SharedIndexInformer::hasSynced);
   }
 
   /** Whether every informer is watching now (false while the API server is unreachable). */
   public boolean watching() {
     return serviceInformers.stream().allMatch(SharedIndexInformer::isWatching)
-        && sliceInformers.stream().allMatch(SharedIndexInformer::isWatching);
+        && sliceInformers.stream().allMatch(SharedIndexInformer::isWatching)
+        && secretInformers.values().stream().allMatch(SharedIndexInformer::isWatching);
   }
 
   private void reread() {
@@ -159,21 +186,26 @@ public final class KubernetesSource implements Source {
       ParsedConfig parsed = AnnotationParser.parse(svc, slices, listeners, held(svc));
       LastGood.Result merged = LastGood.merge(effective, parsed);
       effective = merged.model();
+      TlsResolver.Result tls = certificates.resolve(effective.listeners(), clock.instant());
+      Model next = effective.withTls(tls.listeners(), tls.secrets());
       List<ConfigError> errors = new ArrayList<>(parsed.errors());
       errors.addAll(merged.errors());
+      errors.addAll(tls.errors());
+      List<ConfigError> warnings = new ArrayList<>(parsed.warnings());
+      warnings.addAll(tls.warnings());
       SourceStatus before = status.get();
       status.set(new SourceStatus("kubernetes", where(), true,
-          Optional.of(before.lastChange().filter(t -> effective.equals(lastSubmitted)).orElse(clock.instant())),
-          errors, parsed.warnings()));
+          Optional.of(before.lastChange().filter(t -> next.equals(lastSubmitted)).orElse(clock.instant())),
+          errors, warnings));
       if (!errors.equals(before.errors())) {
         errors.forEach(e -> LOG.warn(e.describe()));
       }
       serviceListeners.forEach(l -> l.accept(services));
-      if (!effective.equals(lastSubmitted)) {
-        lastSubmitted = effective;
-        LOG.info("kubernetes: {} routes, {} backends, {} rejected", effective.routes().size(),
-            effective.backends().size(), errors.size());
-        sink.accept(effective);
+      if (!next.equals(lastSubmitted)) {
+        lastSubmitted = next;
+        LOG.info("kubernetes: {} routes, {} backends, {} certificates, {} rejected", next.routes().size(),
+            next.backends().size(), next.secrets().size(), errors.size());
+        sink.accept(next);
       }
     } catch (RuntimeException e) {
       LOG.error("kubernetes source: cannot read the informer caches; keeping the last good config", e);
@@ -206,6 +238,29 @@ public final class KubernetesSource implements Source {
     return new KubeDrainStore(this::services);
   }
 
+  /** The PEM pair of a watched {@code kubernetes.io/tls} Secret, from the informer's cache. */
+  private TlsResolver.Lookup secret(ListenerTls.KubeSecret ref) {
+    SharedIndexInformer<Secret> informer = secretInformers.get(ref);
+    List<Secret> found = informer == null ? List.of() : informer.getStore().list();
+    if (found.isEmpty()) {
+      return TlsResolver.Lookup.missing("Secret " + ref.namespace() + "/" + ref.name()
+          + " does not exist (or Ebb may not read it)");
+    }
+    Secret s = found.get(0);
+    java.util.Map<String, String> data = s.getData() == null ? java.util.Map.of() : s.getData();
+    if (!data.containsKey("tls.crt") || !data.containsKey("tls.key")) {
+      return TlsResolver.Lookup.missing("Secret " + ref.namespace() + "/" + ref.name() + " of type " + s.getType()
+          + " has no tls.crt and tls.key (a kubernetes.io/tls Secret has both)");
+    }
+    try {
+      java.util.Base64.Decoder b64 = java.util.Base64.getMimeDecoder();
+      return TlsResolver.Lookup.of(new String(b64.decode(data.get("tls.crt")), java.nio.charset.StandardCharsets.US_ASCII),
+          new String(b64.decode(data.get("tls.key")), java.nio.charset.StandardCharsets.US_ASCII));
+    } catch (IllegalArgumentException e) {
+      return TlsResolver.Lookup.missing("Secret " + ref.namespace() + "/" + ref.name() + " data is not base64");
+    }
+  }
+
   @Override
   public void onStatus(java.util.function.Consumer<SourceStatus> listener) {
     status.listen(listener);
@@ -220,6 +275,7 @@ public final class KubernetesSource implements Source {
   public void close() {
     serviceInformers.forEach(SharedIndexInformer::close);
     sliceInformers.forEach(SharedIndexInformer::close);
+    secretInformers.values().forEach(SharedIndexInformer::close);
     worker.shutdownNow();
   }
 }

@@ -4,10 +4,14 @@ import io.envoyproxy.controlplane.cache.Resources;
 import java.util.List;
 import java.util.Optional;
 
-/** The four resource types Ebb serves, in make-before-break order: CDS, EDS, LDS, RDS. */
+/**
+ * The resource types Ebb serves, in make-before-break order: CDS, EDS, SDS (certificates a listener names),
+ * LDS, RDS.
+ */
 public enum TypeUrl {
   CLUSTER(Resources.V3.CLUSTER_TYPE_URL, "CDS"),
   ENDPOINT(Resources.V3.ENDPOINT_TYPE_URL, "EDS"),
+  SECRET(Resources.V3.SECRET_TYPE_URL, "SDS"),
   LISTENER(Resources.V3.LISTENER_TYPE_URL, "LDS"),
   ROUTE(Resources.V3.ROUTE_TYPE_URL, "RDS");
 

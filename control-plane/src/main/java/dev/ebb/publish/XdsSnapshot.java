@@ -44,6 +44,7 @@ public final class XdsSnapshot {
   private final SortedMap<String, Res> grpcListeners;
   private final SortedMap<String, Res> grpcRoutes;
   private final Map<String, Set<String>> routeClusters;
+  private final SortedMap<String, Res> secrets;
   private final Map<NodeGroup, View> views;
   private final long generation;
   private final java.time.Instant observedAt;
@@ -51,8 +52,9 @@ public final class XdsSnapshot {
   private XdsSnapshot(SortedMap<String, Res> clusters, SortedMap<String, Res> grpcClusters,
       SortedMap<String, Res> endpoints,
       List<ListenerRes> envoyListeners, SortedMap<String, Res> grpcListeners, SortedMap<String, Res> grpcRoutes,
-      Map<String, Set<String>> routeClusters) {
+      Map<String, Set<String>> routeClusters, SortedMap<String, Res> secrets) {
     this.clusters = clusters;
+    this.secrets = secrets;
     this.grpcClusters = grpcClusters;
     this.endpoints = endpoints;
     this.envoyListeners = envoyListeners;
@@ -63,7 +65,7 @@ public final class XdsSnapshot {
     this.generation = 0;
     this.observedAt = java.time.Instant.EPOCH;
     StringBuilder all = new StringBuilder();
-    for (Map<String, Res> m : List.of(clusters, grpcClusters, endpoints, grpcListeners, grpcRoutes)) {
+    for (Map<String, Res> m : List.of(clusters, grpcClusters, endpoints, grpcListeners, grpcRoutes, secrets)) {
       m.values().forEach(r -> all.append(r.name()).append('=').append(r.hash()).append(';'));
       all.append('|');
     }
@@ -88,6 +90,7 @@ public final class XdsSnapshot {
     SortedMap<String, Res> grpcListeners = hashAll(t.grpcListeners(),
         previous == null ? null : previous.grpcListeners);
     SortedMap<String, Res> grpcRoutes = hashAll(t.grpcRoutes(), previous == null ? null : previous.grpcRoutes);
+    SortedMap<String, Res> secrets = hashAll(t.secrets(), previous == null ? null : previous.secrets);
     Map<String, Res> previousListeners = new java.util.HashMap<>();
     if (previous != null) {
       previous.envoyListeners.forEach(l -> {
@@ -111,18 +114,20 @@ public final class XdsSnapshot {
         problems.add("cluster " + c.getName() + " has no ClusterLoadAssignment");
       }
     }
+    t.envoyListeners().forEach(l -> l.spec().secretName().filter(n -> !secrets.containsKey(n))
+        .ifPresent(n -> problems.add("listener " + l.spec().name() + " names secret " + n + ", which is not sent")));
     t.grpcListeners().keySet().stream().filter(n -> !grpcRoutes.containsKey(n))
         .forEach(n -> problems.add("gRPC listener " + n + " has no RouteConfiguration"));
     if (!problems.isEmpty()) {
       throw new InconsistentSnapshotException(String.join("; ", problems));
     }
     return new XdsSnapshot(clusters, grpcClusters, endpoints, List.copyOf(listeners), grpcListeners, grpcRoutes,
-        refs);
+        refs, secrets);
   }
 
   public static XdsSnapshot empty() {
     return new XdsSnapshot(new TreeMap<>(), new TreeMap<>(), new TreeMap<>(), List.of(), new TreeMap<>(),
-        new TreeMap<>(), Map.of());
+        new TreeMap<>(), Map.of(), new TreeMap<>());
   }
 
   private XdsSnapshot(XdsSnapshot s, long generation, java.time.Instant observedAt) {
@@ -133,6 +138,7 @@ public final class XdsSnapshot {
     this.grpcListeners = s.grpcListeners;
     this.grpcRoutes = s.grpcRoutes;
     this.routeClusters = s.routeClusters;
+    this.secrets = s.secrets;
     this.views = s.views;
     this.version = s.version;
     this.generation = generation;
@@ -174,8 +180,10 @@ public final class XdsSnapshot {
     if (group.envoy()) {
       SortedMap<String, Res> listeners = new TreeMap<>();
       SortedMap<String, Res> routes = new TreeMap<>();
+      SortedMap<String, Res> viewSecrets = new TreeMap<>();
       for (ListenerRes l : envoyListeners) {
         if (l.source().spec().servesNodeCluster(group.nodeCluster())) {
+          l.source().spec().secretName().ifPresent(n -> viewSecrets.put(n, secrets.get(n)));
           listeners.put(l.listener().name(), l.listener());
           routes.put(l.routes().name(), l.routes());
           viewRefs.put(l.routes().name(), routeClusters.get("envoy/" + l.routes().name()));
@@ -183,7 +191,10 @@ public final class XdsSnapshot {
       }
       byType.put(TypeUrl.LISTENER, Collections.unmodifiableSortedMap(listeners));
       byType.put(TypeUrl.ROUTE, Collections.unmodifiableSortedMap(routes));
+      // the same map object as long as this group's secrets are all of them (the common case)
+      byType.put(TypeUrl.SECRET, viewSecrets.equals(secrets) ? secrets : Collections.unmodifiableSortedMap(viewSecrets));
     } else {
+      byType.put(TypeUrl.SECRET, Collections.emptySortedMap());
       byType.put(TypeUrl.LISTENER, grpcListeners);
       byType.put(TypeUrl.ROUTE, grpcRoutes);
       grpcRoutes.keySet().forEach(n -> viewRefs.put(n, routeClusters.get("grpc/" + n)));
@@ -251,6 +262,8 @@ public final class XdsSnapshot {
       return c.getClusterName();
     } else if (m instanceof io.envoyproxy.envoy.config.listener.v3.Listener l) {
       return l.getName();
+    } else if (m instanceof io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret s) {
+      return s.getName();
     }
     return ((RouteConfiguration) m).getName();
   }

@@ -12,17 +12,25 @@ import java.util.Optional;
  * that must be in the config (taking new streams, or draining), sorted by name.
  *
  * @param nextChange the next instant at which this state changes by itself (a drain deadline)
+ * @param secrets the certificates of TLS listeners, passed through from the model
  */
 public record DesiredState(
     List<ListenerSpec> listeners,
     List<RouteState> routes,
     List<BackendState> backends,
-    Optional<Instant> nextChange) {
+    Optional<Instant> nextChange,
+    List<dev.ebb.api.model.TlsSecret> secrets) {
 
   public DesiredState {
     listeners = List.copyOf(listeners);
     routes = List.copyOf(routes);
     backends = List.copyOf(backends);
+    secrets = List.copyOf(secrets);
+  }
+
+  public DesiredState(List<ListenerSpec> listeners, List<RouteState> routes, List<BackendState> backends,
+      Optional<Instant> nextChange) {
+    this(listeners, routes, backends, nextChange, List.of());
   }
 
   /**

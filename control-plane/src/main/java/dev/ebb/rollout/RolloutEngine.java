@@ -153,7 +153,8 @@ public final class RolloutEngine {
           drainsByBackend.getOrDefault(n, List.of())));
     }
     Optional<Instant> next = drains.values().stream().map(DrainRecord::deadline).min(Instant::compareTo);
-    DesiredState desired = new DesiredState(model.listeners(), routes, new ArrayList<>(backends.values()), next);
+    DesiredState desired = new DesiredState(model.listeners(), routes, new ArrayList<>(backends.values()), next,
+        model.secrets());
     return new Result(desired, new DrainState(active, drains, endedEarly), ended);
   }
 

@@ -5,6 +5,7 @@ import dev.ebb.api.file.LastGood;
 import dev.ebb.api.file.ParsedConfig;
 import dev.ebb.api.model.ConfigError;
 import dev.ebb.api.model.Model;
+import dev.ebb.tls.TlsResolver;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.ClosedWatchServiceException;
@@ -38,7 +39,13 @@ public final class FileSource implements Source {
   private final Duration poll;
   private final Object lock = new Object();
   private final StatusHolder status;
+  private final TlsResolver certificates;
+  /** The file's model, before certificates are resolved; the last good versions of rejected objects. */
   private Model effective = Model.EMPTY;
+  private Model lastSubmitted;
+  private List<ConfigError> fileErrors = List.of();
+  private List<ConfigError> fileWarnings = List.of();
+  private List<ConfigError> tlsErrors = List.of();
   private String lastText;
   private boolean synced;
   private WatchService watcher;
@@ -50,6 +57,7 @@ public final class FileSource implements Source {
     this.sink = sink;
     this.clock = clock;
     this.poll = poll;
+    this.certificates = new TlsResolver(this.file.getParent(), TlsResolver.KubeSecrets.NONE);
     this.status = new StatusHolder(new SourceStatus("file", this.file.toString(), false, Optional.empty(),
         List.of(), List.of()));
   }
@@ -91,7 +99,10 @@ public final class FileSource implements Source {
     }
   }
 
-  /** Reads the file now; public so tests and a SIGHUP-like trigger need not wait for the watcher. */
+  /**
+   * Reads the file now, and the certificate files of TLS listeners (a rotation shows as new content on one of
+   * the polls); public so tests and a SIGHUP-like trigger need not wait for the watcher.
+   */
   public void reload() {
     synchronized (lock) {
       String text;
@@ -109,30 +120,58 @@ public final class FileSource implements Source {
         }
         return;
       }
-      if (text.equals(lastText)) {
+      boolean textChanged = !text.equals(lastText);
+      if (textChanged) {
+        lastText = text;
+        ParsedConfig parsed = FileConfigParser.parse(text, file.getFileName().toString());
+        LastGood.Result merged = LastGood.merge(effective, parsed);
+        List<ConfigError> errors = new ArrayList<>(parsed.errors());
+        errors.addAll(merged.errors());
+        for (ConfigError e : errors) {
+          LOG.warn("{}{}", e.describe(), parsed.readable() ? "" : "; keeping the last good config");
+        }
+        parsed.warnings().forEach(w -> LOG.warn(w.describe()));
+        if (parsed.readable()) {
+          synced = true;
+          effective = merged.model();
+        }
+        fileErrors = errors;
+        fileWarnings = parsed.warnings();
+      }
+      if (!synced) {
+        status.set(new SourceStatus("file", file.toString(), false, Optional.empty(), fileErrors, fileWarnings));
         return;
       }
-      lastText = text;
-      ParsedConfig parsed = FileConfigParser.parse(text, file.getFileName().toString());
-      LastGood.Result merged = LastGood.merge(effective, parsed);
-      List<ConfigError> errors = new ArrayList<>(parsed.errors());
-      errors.addAll(merged.errors());
-      for (ConfigError e : errors) {
-        LOG.warn("{}{}", e.describe(), parsed.readable() ? "" : "; keeping the last good config");
+      TlsResolver.Result tls = certificates.resolve(effective.listeners(), clock.instant());
+      if (!tls.errors().equals(tlsErrors)) {
+        tls.errors().stream().filter(e -> !tlsErrors.contains(e)).forEach(e -> LOG.warn(e.describe()));
+        tlsErrors = tls.errors();
       }
-      parsed.warnings().forEach(w -> LOG.warn(w.describe()));
-      if (parsed.readable()) {
-        synced = true;
-        effective = merged.model();
+      Model next = effective.withTls(tls.listeners(), tls.secrets());
+      boolean modelChanged = !next.equals(lastSubmitted);
+      if (textChanged || modelChanged || !status.get().errors().equals(concat(fileErrors, tls.errors()))) {
+        status.set(new SourceStatus("file", file.toString(), true,
+            modelChanged || status.get().lastChange().isEmpty() ? Optional.of(clock.instant())
+                : status.get().lastChange(),
+            concat(fileErrors, tls.errors()), concat(fileWarnings, tls.warnings())));
       }
-      status.set(new SourceStatus("file", file.toString(), synced, Optional.of(clock.instant()), errors,
-          parsed.warnings()));
-      if (parsed.readable()) {
-        LOG.info("read {}: {} routes, {} backends, {} errors", file, effective.routes().size(),
-            effective.backends().size(), errors.size());
-        sink.accept(effective);
+      if (modelChanged) {
+        if (lastSubmitted != null && !textChanged) {
+          LOG.info("certificates changed: {}", tls.secrets());
+        } else {
+          LOG.info("read {}: {} routes, {} backends, {} errors", file, next.routes().size(), next.backends().size(),
+              fileErrors.size() + tls.errors().size());
+        }
+        lastSubmitted = next;
+        sink.accept(next);
       }
     }
+  }
+
+  private static List<ConfigError> concat(List<ConfigError> a, List<ConfigError> b) {
+    List<ConfigError> all = new ArrayList<>(a);
+    all.addAll(b);
+    return all;
   }
 
   @Override

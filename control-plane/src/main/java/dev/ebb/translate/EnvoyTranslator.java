@@ -13,6 +13,21 @@ import dev.ebb.rollout.DesiredState.BackendState;
 import dev.ebb.rollout.DesiredState.RouteState;
 import io.envoyproxy.envoy.config.cluster.v3.CircuitBreakers;
 import io.envoyproxy.envoy.config.cluster.v3.Cluster;
+import io.envoyproxy.envoy.config.cluster.v3.OutlierDetection;
+import io.envoyproxy.envoy.config.cluster.v3.UpstreamConnectionOptions;
+import io.envoyproxy.envoy.config.core.v3.DataSource;
+import io.envoyproxy.envoy.config.core.v3.TcpKeepalive;
+import io.envoyproxy.envoy.config.core.v3.TransportSocket;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.TlsCertificate;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.TlsParameters;
+import com.google.protobuf.BoolValue;
+import com.google.protobuf.ByteString;
+import dev.ebb.api.model.TlsSecret;
+import java.nio.charset.StandardCharsets;
 import io.envoyproxy.envoy.config.core.v3.Address;
 import io.envoyproxy.envoy.config.core.v3.AggregatedConfigSource;
 import io.envoyproxy.envoy.config.core.v3.ApiVersion;
@@ -59,9 +74,37 @@ public final class EnvoyTranslator {
   public static final String ROUTER_FILTER = "envoy.filters.http.router";
   public static final String HTTP_PROTOCOL_OPTIONS = "envoy.extensions.upstreams.http.v3.HttpProtocolOptions";
 
+  public static final String TLS_TRANSPORT_SOCKET = "envoy.transport_sockets.tls";
+  public static final String STDOUT_ACCESS_LOG = "envoy.access_loggers.stdout";
+
   /** Settings that are Ebb's own, not part of the model. */
-  public record Settings(int circuitBreakerLimit, Duration connectTimeout) {
+  public record Settings(int circuitBreakerLimit, Duration connectTimeout, Edge edge) {
     public static final Settings DEFAULT = new Settings(1_000_000, Duration.ofSeconds(5));
+
+    public Settings(int circuitBreakerLimit, Duration connectTimeout) {
+      this(circuitBreakerLimit, connectTimeout, Edge.DEFAULT);
+    }
+  }
+
+  /**
+   * What an edge proxy holding many long-lived streams needs; docs/EDGE.md gives the reason for each. None of
+   * them depends on routes, weights or endpoints, so none of them ever changes a Listener or Cluster at a push.
+   *
+   * @param requestHeadersTimeout time a client has to send its request headers (slow-loris guard); an upgraded
+   *     WebSocket is not affected once its headers are in
+   * @param http2MaxConcurrentStreams streams per downstream HTTP/2 connection
+   * @param http2InitialStreamWindow bytes buffered per HTTP/2 stream before flow control pushes back
+   * @param http2InitialConnectionWindow the same per HTTP/2 connection
+   * @param bufferLimitBytes per-connection read/write buffer soft limit, downstream and upstream
+   * @param upstreamKeepaliveTime idle time before TCP keepalive probes on upstream connections
+   * @param upstreamKeepaliveInterval time between probes; {@code upstreamKeepaliveProbes} unanswered probes close
+   *     the connection
+   */
+  public record Edge(Duration requestHeadersTimeout, int http2MaxConcurrentStreams, int http2InitialStreamWindow,
+      int http2InitialConnectionWindow, int bufferLimitBytes, Duration upstreamKeepaliveTime,
+      Duration upstreamKeepaliveInterval, int upstreamKeepaliveProbes) {
+    public static final Edge DEFAULT = new Edge(Duration.ofSeconds(10), 1024, 64 * 1024, 1024 * 1024, 32 * 1024,
+        Duration.ofSeconds(60), Duration.ofSeconds(10), 3);
   }
 
   private final Settings settings;
@@ -70,6 +113,7 @@ public final class EnvoyTranslator {
   private final Memo<ListenerSpec, Listener> listenerMemo = new Memo<>();
   private final Memo<String, Listener> apiListenerMemo = new Memo<>();
   private final Memo<List<Object>, RouteConfiguration> routeMemo = new Memo<>();
+  private final Memo<TlsSecret, Secret> secretMemo = new Memo<>();
 
   public EnvoyTranslator(Settings settings) {
     this.settings = settings;
@@ -88,6 +132,7 @@ public final class EnvoyTranslator {
       listenerMemo.roll();
       apiListenerMemo.roll();
       routeMemo.roll();
+      secretMemo.roll();
     }
   }
 
@@ -101,10 +146,20 @@ public final class EnvoyTranslator {
     // a draining backend keeps the protocol it had: a changed cluster would be rebuilt (and its load uncounted)
     state.backends().forEach(b -> b.drains().stream().filter(d -> d.protocol() == Protocol.GRPC)
         .forEach(d -> grpcBackends.add(b.backend().name())));
+    // outlier detection: a backend gets it when a route that sends it streams, or that it drains for, asks
+    java.util.Set<String> outlierRoutes = new java.util.HashSet<>();
+    java.util.Set<String> outlierBackends = new java.util.HashSet<>();
+    state.routes().stream().filter(r -> r.route().outlierDetection()).forEach(r -> {
+      outlierRoutes.add(r.route().name());
+      outlierBackends.addAll(r.route().backendNames());
+    });
+    state.backends().forEach(b -> b.drains().stream().filter(d -> outlierRoutes.contains(d.route()))
+        .forEach(d -> outlierBackends.add(b.backend().name())));
     for (BackendState b : state.backends()) {
       boolean http2 = grpcBackends.contains(b.backend().name());
-      clusters.put(b.backend().name(), clusterMemo.get(List.of(b.backend().name(), http2, false),
-          k -> cluster(b.backend().name(), http2)));
+      boolean outlier = outlierBackends.contains(b.backend().name());
+      clusters.put(b.backend().name(), clusterMemo.get(List.of(b.backend().name(), http2, outlier),
+          k -> cluster(b.backend().name(), http2, outlier)));
       endpoints.put(b.backend().name(), endpointMemo.get(b.backend(), EnvoyTranslator::loadAssignment));
     }
     List<Translation.EnvoyListener> envoyListeners = new ArrayList<>();
@@ -130,9 +185,11 @@ public final class EnvoyTranslator {
     SortedMap<String, Cluster> grpcClusters = new TreeMap<>();
     ConfigSource self = ConfigSource.newBuilder()
         .setSelf(io.envoyproxy.envoy.config.core.v3.SelfConfigSource.getDefaultInstance()).build();
-    clusters.forEach((name, c) -> grpcClusters.put(name, clusterMemo.get(List.of(name, c, true),
+    clusters.forEach((name, c) -> grpcClusters.put(name, clusterMemo.get(List.of(name, c, "lrs"),
         k -> c.toBuilder().setLrsServer(self).build())));
-    return new Translation(clusters, grpcClusters, endpoints, envoyListeners, grpcListeners, grpcRoutes);
+    SortedMap<String, Secret> secrets = new TreeMap<>();
+    state.secrets().forEach(sec -> secrets.put(sec.name(), secretMemo.get(sec, EnvoyTranslator::secret)));
+    return new Translation(clusters, grpcClusters, endpoints, envoyListeners, grpcListeners, grpcRoutes, secrets);
   }
 
   static ConfigSource ads() {
@@ -148,22 +205,63 @@ public final class EnvoyTranslator {
   }
 
   Listener socketListener(ListenerSpec spec) {
-    HttpConnectionManager hcm = HttpConnectionManager.newBuilder()
+    Edge edge = settings.edge();
+    HttpConnectionManager.Builder hcm = HttpConnectionManager.newBuilder()
         .setStatPrefix(spec.name())
         .setCodecType(HttpConnectionManager.CodecType.AUTO)
         .setRds(Rds.newBuilder().setRouteConfigName(spec.name()).setConfigSource(ads()))
         .addUpgradeConfigs(HttpConnectionManager.UpgradeConfig.newBuilder().setUpgradeType("websocket"))
-        // RFC 8441: WebSocket over HTTP/2 (extended CONNECT)
-        .setHttp2ProtocolOptions(Http2ProtocolOptions.newBuilder().setAllowConnect(true))
+        // RFC 8441: WebSocket over HTTP/2 (extended CONNECT); bounded streams and windows per connection
+        .setHttp2ProtocolOptions(Http2ProtocolOptions.newBuilder().setAllowConnect(true)
+            .setMaxConcurrentStreams(UInt32Value.of(edge.http2MaxConcurrentStreams()))
+            .setInitialStreamWindowSize(UInt32Value.of(edge.http2InitialStreamWindow()))
+            .setInitialConnectionWindowSize(UInt32Value.of(edge.http2InitialConnectionWindow())))
         // virtual host domains are plain host names; the Host header's port must not decide the match
         .setStripAnyHostPort(true)
-        .addHttpFilters(router())
-        .build();
+        // the client's address is the peer's (or the one trustedHops proxies in front of Envoy report)
+        .setUseRemoteAddress(BoolValue.of(true))
+        .setXffNumTrustedHops(spec.trustedHops())
+        .setRequestHeadersTimeout(protoDuration(edge.requestHeadersTimeout()))
+        .setCommonHttpProtocolOptions(io.envoyproxy.envoy.config.core.v3.HttpProtocolOptions.newBuilder()
+            .setHeadersWithUnderscoresAction(
+                io.envoyproxy.envoy.config.core.v3.HttpProtocolOptions.HeadersWithUnderscoresAction.DROP_HEADER))
+        .addHttpFilters(router());
+    if (spec.accessLog()) {
+      hcm.addAccessLog(AccessLogs.stdoutJson())
+          // a WebSocket is logged when it is upgraded (which version it went to), not only when it ends
+          .setAccessLogOptions(HttpConnectionManager.HcmAccessLogOptions.newBuilder()
+              .setFlushLogOnTunnelSuccessfullyEstablished(true));
+    }
+    FilterChain.Builder chain = FilterChain.newBuilder()
+        .addFilters(Filter.newBuilder().setName(HCM_FILTER).setTypedConfig(Any.pack(hcm.build())));
+    spec.secretName().ifPresent(secret -> chain.setTransportSocket(TransportSocket.newBuilder()
+        .setName(TLS_TRANSPORT_SOCKET)
+        .setTypedConfig(Any.pack(DownstreamTlsContext.newBuilder()
+            .setCommonTlsContext(CommonTlsContext.newBuilder()
+                // the listener names the certificate; the certificate itself comes by SDS over ADS
+                .addTlsCertificateSdsSecretConfigs(SdsSecretConfig.newBuilder().setName(secret)
+                    .setSdsConfig(ads()))
+                .setTlsParams(TlsParameters.newBuilder()
+                    .setTlsMinimumProtocolVersion(TlsParameters.TlsProtocol.TLSv1_2))
+                .addAlpnProtocols("h2")
+                .addAlpnProtocols("http/1.1"))
+            .build()))));
     return Listener.newBuilder()
         .setName(spec.name())
         .setAddress(socketAddress(spec.address(), spec.port()))
-        .addFilterChains(FilterChain.newBuilder()
-            .addFilters(Filter.newBuilder().setName(HCM_FILTER).setTypedConfig(Any.pack(hcm))))
+        .setPerConnectionBufferLimitBytes(UInt32Value.of(edge.bufferLimitBytes()))
+        .addFilterChains(chain)
+        .build();
+  }
+
+  static Secret secret(TlsSecret s) {
+    return Secret.newBuilder()
+        .setName(s.name())
+        .setTlsCertificate(TlsCertificate.newBuilder()
+            .setCertificateChain(DataSource.newBuilder()
+                .setInlineBytes(ByteString.copyFrom(s.certificateChain(), StandardCharsets.US_ASCII)))
+            .setPrivateKey(DataSource.newBuilder()
+                .setInlineBytes(ByteString.copyFrom(s.privateKey(), StandardCharsets.US_ASCII))))
         .build();
   }
 
@@ -229,8 +327,16 @@ public final class EnvoyTranslator {
       action.setTimeout(protoDuration(Duration.ZERO));
       action.setIdleTimeout(protoDuration(r.idleTimeout()));
     }
-    r.maxStreamDuration().ifPresent(d -> action.setMaxStreamDuration(
-        RouteAction.MaxStreamDuration.newBuilder().setMaxStreamDuration(protoDuration(d))));
+    if (r.maxStreamDuration().isPresent() || r.protocol() == Protocol.GRPC) {
+      RouteAction.MaxStreamDuration.Builder max = RouteAction.MaxStreamDuration.newBuilder();
+      r.maxStreamDuration().ifPresent(d -> max.setMaxStreamDuration(protoDuration(d)));
+      if (r.protocol() == Protocol.GRPC) {
+        // the client's grpc-timeout header bounds its stream in Envoy too (0: no cap beyond maxStreamDuration),
+        // so a stream whose client deadline passed does not hold a backend slot
+        max.setGrpcTimeoutHeaderMax(protoDuration(r.maxStreamDuration().orElse(Duration.ZERO)));
+      }
+      action.setMaxStreamDuration(max);
+    }
     return io.envoyproxy.envoy.config.route.v3.Route.newBuilder()
         .setName(r.name())
         .setMatch(RouteMatch.newBuilder().setPrefix(r.pathPrefix()))
@@ -238,8 +344,9 @@ public final class EnvoyTranslator {
         .build();
   }
 
-  Cluster cluster(String name, boolean http2) {
+  Cluster cluster(String name, boolean http2, boolean outlierDetection) {
     long limit = settings.circuitBreakerLimit();
+    Edge edge = settings.edge();
     Cluster.Builder c = Cluster.newBuilder()
         .setName(name)
         .setType(Cluster.DiscoveryType.EDS)
@@ -254,7 +361,24 @@ public final class EnvoyTranslator {
             .setMaxRequests(UInt32Value.of((int) limit))))
         // with many endpoints DRAINING (a rolling restart) panic routing would send new streams to them
         .setCommonLbConfig(Cluster.CommonLbConfig.newBuilder().setHealthyPanicThreshold(Percent.newBuilder()
-            .setValue(0)));
+            .setValue(0)))
+        .setPerConnectionBufferLimitBytes(UInt32Value.of(edge.bufferLimitBytes()))
+        // a backend host that vanished (power loss, network partition) never closes its long-lived streams:
+        // keepalive probes find it and free the stream instead of holding it for hours
+        .setUpstreamConnectionOptions(UpstreamConnectionOptions.newBuilder().setTcpKeepalive(TcpKeepalive.newBuilder()
+            .setKeepaliveTime(UInt32Value.of((int) edge.upstreamKeepaliveTime().toSeconds()))
+            .setKeepaliveInterval(UInt32Value.of((int) edge.upstreamKeepaliveInterval().toSeconds()))
+            .setKeepaliveProbes(UInt32Value.of(edge.upstreamKeepaliveProbes()))));
+    if (outlierDetection) {
+      // an endpoint that keeps failing (refused connections, 5xx) stops getting new streams for a while;
+      // established streams on it are not touched
+      c.setOutlierDetection(OutlierDetection.newBuilder()
+          .setConsecutive5Xx(UInt32Value.of(5))
+          .setInterval(protoDuration(Duration.ofSeconds(10)))
+          .setBaseEjectionTime(protoDuration(Duration.ofSeconds(30)))
+          .setMaxEjectionPercent(UInt32Value.of(50))
+          .setEnforcingSuccessRate(UInt32Value.of(0)));
+    }
     if (http2) {
       c.putTypedExtensionProtocolOptions(HTTP_PROTOCOL_OPTIONS, Any.pack(HttpProtocolOptions.newBuilder()
           .setExplicitHttpConfig(HttpProtocolOptions.ExplicitHttpConfig.newBuilder()

@@ -310,7 +310,7 @@ public final class XdsCache implements ConfigWatcher, DiscoveryServerCallbacks {
     handling.remove();
     Optional<TypeUrl> type = TypeUrl.of(request.getTypeUrl());
     if (s == null || type.isEmpty()) {
-      return watch; // a type Ebb does not serve (e.g. secrets): never answered
+      return watch; // a type Ebb does not serve: never answered
     }
     synchronized (s) {
       StreamState.TypeState ts = s.type(type.get());

@@ -92,7 +92,15 @@ class EnvoyTranslatorTest {
                 total_weight { value: 10000 }
               }
               timeout { } idle_timeout { seconds: 3600 }
-              max_stream_duration { max_stream_duration { seconds: 600 } }
+              max_stream_duration { max_stream_duration { seconds: 600 } grpc_timeout_header_max { seconds: 600 } }
+            }"""),
+        Arguments.of("grpc without maxStreamDuration honours the client's grpc-timeout, uncapped", route("rpc",
+            Protocol.GRPC, Rollout.stableOnly("v1"), Optional.empty()), """
+            name: "rpc" match { prefix: "/" }
+            route {
+              cluster: "v1"
+              timeout { } idle_timeout { seconds: 3600 }
+              max_stream_duration { grpc_timeout_header_max { } }
             }"""),
         Arguments.of("two-decimal weight 0.01% is exact", route("chat", Protocol.WEBSOCKET,
             new Rollout("v1", Optional.of("v2"), 1), Optional.empty()), """
@@ -153,11 +161,23 @@ class EnvoyTranslatorTest {
           name: "envoy.filters.http.router"
           typed_config { [type.googleapis.com/envoy.extensions.filters.http.router.v3.Router] { } }
         }
-        http2_protocol_options { allow_connect: true }
+        http2_protocol_options {
+          allow_connect: true
+          max_concurrent_streams { value: 1024 }
+          initial_stream_window_size { value: 65536 }
+          initial_connection_window_size { value: 1048576 }
+        }
         upgrade_configs { upgrade_type: "websocket" }
         strip_any_host_port: true
+        use_remote_address { value: true }
+        request_headers_timeout { seconds: 10 }
+        common_http_protocol_options { headers_with_underscores_action: DROP_HEADER }
+        access_log_options { flush_log_on_tunnel_successfully_established: true }
         """, HttpConnectionManager.newBuilder());
-    assertThat(text(hcm)).isEqualTo(text(expected));
+    // the access log is checked on its own below
+    assertThat(text(hcm.toBuilder().clearAccessLog().build())).isEqualTo(text(expected));
+    assertThat(l.getPerConnectionBufferLimitBytes().getValue()).isEqualTo(32 * 1024);
+    assertThat(l.getFilterChains(0).hasTransportSocket()).as("plaintext").isFalse();
     assertThat(hcm.hasRouteConfig()).as("routes are never inline").isFalse();
   }
 
@@ -296,6 +316,116 @@ class EnvoyTranslatorTest {
         .containsOnlyKeys("edge", "outbound");
     assertThat(s.view(new dev.ebb.publish.NodeGroup(true, "edge-fleet")).of(dev.ebb.publish.TypeUrl.LISTENER))
         .containsOnlyKeys("edge");
+  }
+
+  static final dev.ebb.tls.TestCertificates.Pair CERT = dev.ebb.tls.TestCertificates.selfSigned("chat.example.com");
+  static final ListenerSpec TLS = new ListenerSpec("edge-tls", "0.0.0.0", 10443, List.of(),
+      Optional.of(new dev.ebb.api.model.ListenerTls.Files("c.pem", "k.pem")), 0, true);
+
+  static dev.ebb.api.model.TlsSecret secret(dev.ebb.tls.TestCertificates.Pair p) {
+    return new dev.ebb.api.model.TlsSecret("edge-tls", p.certificatePem(), p.keyPem(), "test");
+  }
+
+  static Model tlsModel(dev.ebb.api.model.TlsSecret secret, Route... routes) {
+    Model m = model(routes);
+    return new Model(List.of(ListenerSpec.DEFAULT, TLS), m.routes(), m.backends(), List.of(secret));
+  }
+
+  @Test
+  void aTlsListenerNamesItsCertificateBySdsAndNeverCarriesTheKey() throws Exception {
+    Translation t = translate(tlsModel(secret(CERT)));
+    Listener l = t.envoyListeners().stream().filter(e -> e.spec().name().equals("edge-tls")).findFirst()
+        .orElseThrow().listener();
+    var ts = l.getFilterChains(0).getTransportSocket();
+    assertThat(ts.getName()).isEqualTo("envoy.transport_sockets.tls");
+    var ctx = ts.getTypedConfig().unpack(
+        io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext.class).getCommonTlsContext();
+    assertThat(ctx.getTlsCertificatesCount()).as("no inline certificate").isZero();
+    assertThat(ctx.getTlsCertificateSdsSecretConfigsList()).singleElement().satisfies(sds -> {
+      assertThat(sds.getName()).isEqualTo("edge-tls");
+      assertThat(sds.getSdsConfig().hasAds()).isTrue();
+    });
+    assertThat(ctx.getAlpnProtocolsList()).containsExactly("h2", "http/1.1");
+    assertThat(l.toByteString().toStringUtf8()).doesNotContain("PRIVATE KEY").doesNotContain("CERTIFICATE");
+    var secret = t.secrets().get("edge-tls");
+    assertThat(secret.getTlsCertificate().getCertificateChain().getInlineBytes().toStringUtf8())
+        .isEqualTo(CERT.certificatePem());
+    assertThat(secret.getTlsCertificate().getPrivateKey().getInlineBytes().toStringUtf8()).isEqualTo(CERT.keyPem());
+    // the plaintext listener beside it is untouched
+    assertThat(t.envoyListeners().get(0).listener().getFilterChains(0).hasTransportSocket()).isFalse();
+  }
+
+  @Test
+  void aRotationChangesOnlyTheSecretAndRoutesNeverChangeATlsListener() {
+    Route chat = route("chat", Protocol.WEBSOCKET, new Rollout("v1", Optional.of("v2"), 2000), Optional.empty());
+    XdsSnapshot a = XdsSnapshot.of(fresh().translate(RolloutEngine.desired(tlsModel(secret(CERT), chat), NOW)));
+    var rotated = secret(dev.ebb.tls.TestCertificates.selfSigned("chat.example.com"));
+    Route shifted = chat.withRollout(new Rollout("v1", Optional.of("v2"), 7000));
+    Route added = new Route("more", List.of("more.example.com"), Protocol.GRPC, "/", "edge-tls",
+        Rollout.stableOnly("v2"), Duration.ofMinutes(15), Duration.ofHours(1), Optional.empty());
+    XdsSnapshot b = XdsSnapshot.of(fresh().translate(RolloutEngine.desired(tlsModel(rotated, shifted, added), NOW)));
+    var group = new dev.ebb.publish.NodeGroup(true, "edge");
+    var la = a.view(group).of(dev.ebb.publish.TypeUrl.LISTENER);
+    var lb = b.view(group).of(dev.ebb.publish.TypeUrl.LISTENER);
+    assertThat(lb.keySet()).containsExactly("edge", "edge-tls");
+    lb.forEach((n, r) -> assertThat(r.message().toByteArray()).as(n).isEqualTo(la.get(n).message().toByteArray()));
+    assertThat(b.view(group).version(dev.ebb.publish.TypeUrl.LISTENER))
+        .isEqualTo(a.view(group).version(dev.ebb.publish.TypeUrl.LISTENER));
+    assertThat(b.view(group).version(dev.ebb.publish.TypeUrl.SECRET))
+        .isNotEqualTo(a.view(group).version(dev.ebb.publish.TypeUrl.SECRET));
+    // proxyless gRPC clients get no secrets
+    assertThat(b.view(dev.ebb.publish.NodeGroup.GRPC).of(dev.ebb.publish.TypeUrl.SECRET)).isEmpty();
+  }
+
+  @Test
+  void aTlsListenerWithoutItsSecretIsAnInconsistentSnapshot() {
+    Model m = tlsModel(secret(CERT));
+    Model missing = new Model(m.listeners(), m.routes(), m.backends(), List.of());
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> XdsSnapshot.of(translate(missing)))
+        .hasMessageContaining("listener edge-tls names secret edge-tls, which is not sent");
+  }
+
+  @Test
+  void edgeListenerSettings() throws Exception {
+    ListenerSpec behindLb = new ListenerSpec("edge", "0.0.0.0", 10000, List.of(), Optional.empty(), 2, false);
+    Model m = new Model(List.of(behindLb), List.of(), List.of());
+    HttpConnectionManager hcm = translate(m).envoyListeners().get(0).listener().getFilterChains(0).getFilters(0)
+        .getTypedConfig().unpack(HttpConnectionManager.class);
+    assertThat(hcm.getXffNumTrustedHops()).isEqualTo(2);
+    assertThat(hcm.getAccessLogCount()).as("access log off").isZero();
+    assertThat(hcm.hasAccessLogOptions()).isFalse();
+
+    HttpConnectionManager logged = translate(model()).envoyListeners().get(0).listener().getFilterChains(0)
+        .getFilters(0).getTypedConfig().unpack(HttpConnectionManager.class);
+    assertThat(logged.getAccessLog(0).getName()).isEqualTo("envoy.access_loggers.stdout");
+    var json = logged.getAccessLog(0).getTypedConfig()
+        .unpack(io.envoyproxy.envoy.extensions.access_loggers.stream.v3.StdoutAccessLog.class).getLogFormat()
+        .getJsonFormat().getFieldsMap();
+    assertThat(json.get("upstream_cluster").getStringValue()).isEqualTo("%UPSTREAM_CLUSTER%");
+    assertThat(json.get("duration_ms").getStringValue()).isEqualTo("%DURATION%");
+    assertThat(json.get("response_flags").getStringValue()).isEqualTo("%RESPONSE_FLAGS%");
+    assertThat(json).containsKeys("bytes_received", "bytes_sent", "log_type", "upstream_host");
+  }
+
+  @Test
+  void clustersKeepTcpKeepaliveAndOutlierDetectionOnlyWhereARouteAsks() {
+    Route plain = route("chat", Protocol.WEBSOCKET, Rollout.stableOnly("v1"), Optional.empty());
+    Route careful = new Route("rpc", List.of("rpc.example.com"), Protocol.GRPC, "/", "edge",
+        Rollout.stableOnly("v2"), Duration.ofMinutes(15), Duration.ofHours(1), Optional.empty(), true);
+    Translation t = translate(model(plain, careful));
+    Cluster v1 = t.clusters().get("v1");
+    Cluster v2 = t.clusters().get("v2");
+    var ka = v1.getUpstreamConnectionOptions().getTcpKeepalive();
+    assertThat(ka.getKeepaliveTime().getValue()).isEqualTo(60);
+    assertThat(ka.getKeepaliveInterval().getValue()).isEqualTo(10);
+    assertThat(ka.getKeepaliveProbes().getValue()).isEqualTo(3);
+    assertThat(v1.hasOutlierDetection()).isFalse();
+    assertThat(v2.getOutlierDetection().getConsecutive5Xx().getValue()).isEqualTo(5);
+    assertThat(v2.getOutlierDetection().getEnforcingSuccessRate().getValue()).isZero();
+    assertThat(t.grpcClusters().get("v2").hasOutlierDetection()).isTrue();
+    // a weight change does not touch a cluster
+    Translation shifted = translate(model(plain, careful.withRollout(new Rollout("v2", Optional.of("v1"), 5000))));
+    assertThat(shifted.clusters().get("v2").toByteArray()).isEqualTo(v2.toByteArray());
   }
 
   @Test

@@ -5,6 +5,7 @@ import dev.ebb.api.model.ConfigError;
 import dev.ebb.api.model.Endpoint;
 import dev.ebb.api.model.EndpointState;
 import dev.ebb.api.model.ListenerSpec;
+import dev.ebb.api.model.ListenerTls;
 import dev.ebb.api.model.Protocol;
 import dev.ebb.api.model.Rollout;
 import dev.ebb.api.model.Route;
@@ -39,9 +40,12 @@ import org.yaml.snakeyaml.nodes.ScalarNode;
 public final class FileConfigParser {
   private static final Pattern NAME = Pattern.compile("[A-Za-z0-9]([A-Za-z0-9._-]{0,251}[A-Za-z0-9])?");
   private static final Set<String> TOP = Set.of("listeners", "routes", "backends");
-  private static final Set<String> LISTENER_FIELDS = Set.of("name", "address", "port", "nodeClusters");
+  private static final Set<String> LISTENER_FIELDS = Set.of("name", "address", "port", "nodeClusters", "tls",
+      "trustedHops", "accessLog");
+  private static final Set<String> TLS_FIELDS = Set.of("certFile", "keyFile", "secret");
+  private static final Pattern KUBE_NAME = Pattern.compile("[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?");
   private static final Set<String> ROUTE_FIELDS = Set.of("name", "hosts", "protocol", "pathPrefix", "listener",
-      "stable", "canary", "canaryWeight", "drainTimeout", "idleTimeout", "maxStreamDuration");
+      "stable", "canary", "canaryWeight", "drainTimeout", "idleTimeout", "maxStreamDuration", "outlierDetection");
   private static final Set<String> BACKEND_FIELDS = Set.of("name", "endpoints");
   private static final Set<String> ENDPOINT_FIELDS = Set.of("address", "port", "zone", "state");
 
@@ -185,6 +189,20 @@ public final class FileConfigParser {
     }
     int port = y.requiredScalar("port").map(p -> port(y, "port", p)).orElse(0);
     List<String> nodeClusters = y.scalars("nodeClusters");
+    Optional<ListenerTls> tls = tls(y);
+    int trustedHops = 0;
+    Optional<String> hops = y.scalar("trustedHops");
+    if (hops.isPresent()) {
+      try {
+        trustedHops = Integer.parseInt(hops.get());
+      } catch (NumberFormatException e) {
+        trustedHops = -1;
+      }
+      if (trustedHops < 0 || trustedHops > 10) {
+        y.problem("trustedHops", hops.get(), hops.get() + " is not a number of proxies from 0 to 10");
+      }
+    }
+    boolean accessLog = bool(y, "accessLog", true);
     if (port > 0) {
       String key = address + ":" + port;
       String other = ports.putIfAbsent(key, name.orElse("#" + index));
@@ -195,7 +213,62 @@ public final class FileConfigParser {
     if (report(object, y)) {
       return Optional.empty();
     }
-    return Optional.of(new ListenerSpec(name.orElseThrow(), address, port, nodeClusters));
+    return Optional.of(new ListenerSpec(name.orElseThrow(), address, port, nodeClusters, tls, trustedHops,
+        accessLog));
+  }
+
+  /** {@code tls: {certFile, keyFile}} or {@code tls: {secret: NAMESPACE/NAME}} (SPEC 10). */
+  private Optional<ListenerTls> tls(YamlNodes y) {
+    Optional<Node> node = y.node("tls");
+    if (node.isEmpty()) {
+      return Optional.empty();
+    }
+    if (!(node.get() instanceof MappingNode m)) {
+      y.problem("tls", "", "must be a mapping with certFile and keyFile, or with secret");
+      return Optional.empty();
+    }
+    YamlNodes t = YamlNodes.of(file, m);
+    t.rejectUnknown(TLS_FIELDS);
+    Optional<String> cert = t.scalar("certFile");
+    Optional<String> key = t.scalar("keyFile");
+    Optional<String> secret = t.scalar("secret");
+    Optional<ListenerTls> out = Optional.empty();
+    if (secret.isPresent()) {
+      if (cert.isPresent() || key.isPresent()) {
+        t.problem("secret", secret.get(), "either secret or certFile and keyFile, not both");
+      }
+      String[] parts = secret.get().split("/", -1);
+      if (parts.length != 2 || !KUBE_NAME.matcher(parts[0]).matches() || !KUBE_NAME.matcher(parts[1]).matches()) {
+        t.problem("secret", secret.get(), secret.get() + " is not NAMESPACE/NAME of a Kubernetes Secret");
+      } else {
+        out = Optional.of(new ListenerTls.KubeSecret(parts[0], parts[1]));
+      }
+    } else if (cert.isEmpty() || key.isEmpty()) {
+      t.problem(cert.isEmpty() ? "certFile" : "keyFile", "", "is required (PEM file), or give secret instead");
+    } else if (cert.get().isBlank() || key.get().isBlank()) {
+      t.problem(cert.get().isBlank() ? "certFile" : "keyFile", "", "must be a file path");
+    } else {
+      out = Optional.of(new ListenerTls.Files(cert.get(), key.get()));
+    }
+    for (YamlNodes.Problem p : t.problems()) {
+      y.problems().add(new YamlNodes.Problem("tls." + p.field(), p.value(), p.detail(), p.at() == null ? m : p.at()));
+    }
+    return t.problems().isEmpty() ? out : Optional.empty();
+  }
+
+  private static boolean bool(YamlNodes y, String field, boolean defaultValue) {
+    Optional<String> v = y.scalar(field);
+    if (v.isEmpty()) {
+      return defaultValue;
+    }
+    return switch (v.get()) {
+      case "true" -> true;
+      case "false" -> false;
+      default -> {
+        y.problem(field, v.get(), v.get() + " is not true or false");
+        yield defaultValue;
+      }
+    };
   }
 
   private Optional<Backend> parseBackend(Node n, int index, Set<String> seen) {
@@ -368,6 +441,7 @@ public final class FileConfigParser {
           y.scalar("drainTimeout").orElse("") + " is longer than the maximum 168h");
     }
     Duration idleTimeout = duration(y, "idleTimeout", Route.DEFAULT_IDLE_TIMEOUT);
+    boolean outlierDetection = bool(y, "outlierDetection", false);
     Optional<Duration> maxStream = y.has("maxStreamDuration")
         ? Optional.of(duration(y, "maxStreamDuration", Duration.ZERO)) : Optional.empty();
     if (maxStream.isPresent() && maxStream.get().isZero()) {
@@ -394,7 +468,7 @@ public final class FileConfigParser {
     }
     Rollout rollout = new Rollout(stable.orElseThrow(), canary, canary.isPresent() ? weight : 0);
     return Optional.of(new Route(name.orElseThrow(), hosts, protocol, pathPrefix, listener, rollout, drainTimeout,
-        idleTimeout, maxStream));
+        idleTimeout, maxStream, outlierDetection));
   }
 
   private Duration duration(YamlNodes y, String field, Duration defaultValue) {

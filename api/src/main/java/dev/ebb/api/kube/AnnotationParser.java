@@ -211,6 +211,11 @@ public final class AnnotationParser {
       Optional<Duration> maxStream = get(Annotations.MAX_STREAM_DURATION)
           .map(t -> duration(Annotations.MAX_STREAM_DURATION, Duration.ZERO)).filter(d -> !d.isZero());
 
+      String outlierText = get(Annotations.OUTLIER_DETECTION).orElse("false");
+      boolean outlierDetection = outlierText.equals("true");
+      if (!outlierText.equals("true") && !outlierText.equals("false")) {
+        problem(Annotations.OUTLIER_DETECTION, outlierText, outlierText + " is not true or false");
+      }
       Optional<String> stable = stableName.flatMap(n -> backend(Annotations.STABLE, n));
       Optional<String> canary = canaryName.flatMap(n -> backend(Annotations.CANARY, n));
       if (!errors.isEmpty()) {
@@ -221,7 +226,7 @@ public final class AnnotationParser {
               + Durations.format(drainTimeout) + ": streams can outlive the drain")));
       Rollout rollout = new Rollout(stable.orElseThrow(), canary, canary.isPresent() ? weight : 0);
       return Optional.of(new Route(s.key(), hosts, protocol, pathPrefix, listener, rollout, drainTimeout,
-          idleTimeout, maxStream));
+          idleTimeout, maxStream, outlierDetection));
     }
 
     private Duration duration(String annotation, Duration defaultValue) {

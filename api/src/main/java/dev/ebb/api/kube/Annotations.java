@@ -16,11 +16,12 @@ public final class Annotations {
   public static final String IDLE_TIMEOUT = PREFIX + "idle-timeout";
   public static final String MAX_STREAM_DURATION = PREFIX + "max-stream-duration";
   public static final String LISTENER = PREFIX + "listener";
+  public static final String OUTLIER_DETECTION = PREFIX + "outlier-detection";
   /** Written by Ebb's leader; never read as input. */
   public static final String STATUS = PREFIX + "status";
 
   public static final Set<String> INPUTS = Set.of(HOSTS, STABLE, CANARY, CANARY_WEIGHT, DRAIN_TIMEOUT, PROTOCOL,
-      PORT, PATH_PREFIX, IDLE_TIMEOUT, MAX_STREAM_DURATION, LISTENER);
+      PORT, PATH_PREFIX, IDLE_TIMEOUT, MAX_STREAM_DURATION, LISTENER, OUTLIER_DETECTION);
 
   private Annotations() {}
 }

@@ -6,14 +6,28 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
-/** Everything a source knows, validated: listeners, routes and backends, each sorted by name. */
-public record Model(List<ListenerSpec> listeners, List<Route> routes, List<Backend> backends) {
+/**
+ * Everything a source knows, validated: listeners, routes, backends and the certificates of TLS listeners,
+ * each sorted by name.
+ */
+public record Model(List<ListenerSpec> listeners, List<Route> routes, List<Backend> backends,
+    List<TlsSecret> secrets) {
   public static final Model EMPTY = new Model(List.of(ListenerSpec.DEFAULT), List.of(), List.of());
 
   public Model {
     listeners = listeners.stream().sorted(Comparator.comparing(ListenerSpec::name)).toList();
     routes = routes.stream().sorted(Comparator.comparing(Route::name)).toList();
     backends = backends.stream().sorted(Comparator.comparing(Backend::name)).toList();
+    secrets = secrets.stream().sorted(Comparator.comparing(TlsSecret::name)).toList();
+  }
+
+  public Model(List<ListenerSpec> listeners, List<Route> routes, List<Backend> backends) {
+    this(listeners, routes, backends, List.of());
+  }
+
+  /** The same model with these listeners and certificates (a source resolves certificates after parsing). */
+  public Model withTls(List<ListenerSpec> newListeners, List<TlsSecret> newSecrets) {
+    return new Model(newListeners, routes, backends, newSecrets);
   }
 
   public Optional<Route> route(String name) {

@@ -10,6 +10,8 @@ import java.util.Optional;
  *
  * @param idleTimeout {@link Duration#ZERO} disables the idle timeout
  * @param maxStreamDuration hard lifetime of one stream, fixed when it starts; empty means none
+ * @param outlierDetection whether Envoy ejects endpoints of this route's backends that keep failing (off by
+ *     default: a backend shared with other routes gets it when any of them asks)
  */
 public record Route(
     String name,
@@ -20,7 +22,8 @@ public record Route(
     Rollout rollout,
     Duration drainTimeout,
     Duration idleTimeout,
-    Optional<Duration> maxStreamDuration) {
+    Optional<Duration> maxStreamDuration,
+    boolean outlierDetection) {
 
   public static final Duration DEFAULT_DRAIN_TIMEOUT = Duration.ofMinutes(15);
   public static final Duration MAX_DRAIN_TIMEOUT = Duration.ofHours(168);
@@ -40,6 +43,11 @@ public record Route(
     Objects.requireNonNull(maxStreamDuration, "maxStreamDuration");
   }
 
+  public Route(String name, List<String> hosts, Protocol protocol, String pathPrefix, String listener,
+      Rollout rollout, Duration drainTimeout, Duration idleTimeout, Optional<Duration> maxStreamDuration) {
+    this(name, hosts, protocol, pathPrefix, listener, rollout, drainTimeout, idleTimeout, maxStreamDuration, false);
+  }
+
   /** The stable backend, then the canary if any. */
   public List<String> backendNames() {
     return rollout.canary().map(c -> List.of(rollout.stable(), c)).orElse(List.of(rollout.stable()));
@@ -47,6 +55,6 @@ public record Route(
 
   public Route withRollout(Rollout newRollout) {
     return new Route(name, hosts, protocol, pathPrefix, listener, newRollout, drainTimeout, idleTimeout,
-        maxStreamDuration);
+        maxStreamDuration, outlierDetection);
   }
 }

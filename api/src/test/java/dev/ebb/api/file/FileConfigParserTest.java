@@ -8,6 +8,7 @@ import dev.ebb.api.model.ConfigError;
 import dev.ebb.api.model.Endpoint;
 import dev.ebb.api.model.EndpointState;
 import dev.ebb.api.model.ListenerSpec;
+import dev.ebb.api.model.ListenerTls;
 import dev.ebb.api.model.Protocol;
 import dev.ebb.api.model.Rollout;
 import dev.ebb.api.model.Route;
@@ -414,7 +415,7 @@ class FileConfigParserTest {
         hosts             | []                    | route chat: hosts: must name at least one host
         hosts             | chat.example.com      | route chat: hosts: must be a list
         hosts             | <absent>              | route chat: hosts: is required (a list of host names)
-        canaryWieght      | 20                    | route chat: canaryWieght: is not a known field (known: canary, canaryWeight, drainTimeout, hosts, idleTimeout, listener, maxStreamDuration, name, pathPrefix, protocol, stable)
+        canaryWieght      | 20                    | route chat: canaryWieght: is not a known field (known: canary, canaryWeight, drainTimeout, hosts, idleTimeout, listener, maxStreamDuration, name, outlierDetection, pathPrefix, protocol, stable)
         pathPrefix        | chat                  | route chat: pathPrefix: chat must start with / and contain no spaces
         pathPrefix        | /chat room            | route chat: pathPrefix: /chat room must start with / and contain no spaces
         listener          | internal              | route chat: listener: listener internal is not defined
@@ -747,7 +748,16 @@ class FileConfigParserTest {
         {name: admin, port: 0}                         | listener admin: port: 0 is not a port (1..65535)                                 | admin
         {name: admin, port: 65536}                     | listener admin: port: 65536 is not a port (1..65535)                             | admin
         {name: admin}                                  | listener admin: port: is required                                                | admin
-        {name: admin, port: 9000, tls: true}           | listener admin: tls: is not a known field (known: address, name, nodeClusters, port) | admin
+        {name: admin, port: 9000, tls: true}           | listener admin: tls: must be a mapping with certFile and keyFile, or with secret | admin
+        {name: admin, port: 9000, tls: {certFile: c.pem}} | listener admin: tls.keyFile: is required (PEM file), or give secret instead | admin
+        {name: admin, port: 9000, tls: {keyFile: k.pem}} | listener admin: tls.certFile: is required (PEM file), or give secret instead | admin
+        {name: admin, port: 9000, tls: {secret: tls}}  | listener admin: tls.secret: tls is not NAMESPACE/NAME of a Kubernetes Secret | admin
+        {name: admin, port: 9000, tls: {secret: a/B}}  | listener admin: tls.secret: a/B is not NAMESPACE/NAME of a Kubernetes Secret | admin
+        {name: admin, port: 9000, tls: {secret: a/b, certFile: c.pem}} | listener admin: tls.secret: either secret or certFile and keyFile, not both | admin
+        {name: admin, port: 9000, tls: {cert: c.pem, certFile: c.pem, keyFile: k.pem}} | listener admin: tls.cert: is not a known field (known: certFile, keyFile, secret) | admin
+        {name: admin, port: 9000, trustedHops: -1}     | listener admin: trustedHops: -1 is not a number of proxies from 0 to 10 | admin
+        {name: admin, port: 9000, trustedHops: two}    | listener admin: trustedHops: two is not a number of proxies from 0 to 10 | admin
+        {name: admin, port: 9000, accessLog: off}      | listener admin: accessLog: off is not true or false | admin
         {name: "admin!", port: 9000}                   | listener admin!: name: admin! is not a valid name (letters, digits, '.', '_' and '-') | admin!
         {name: edge, port: 9000}                       | listener edge: name: edge is defined twice                                      | ``
         {port: 9000}                                   | listener #2: name: is required                                                   | ``
@@ -803,6 +813,43 @@ class FileConfigParserTest {
       assertThat(p.listeners().get(2).servesNodeCluster("east")).isTrue();
       assertThat(p.listeners().get(2).servesNodeCluster("north")).isFalse();
       assertThat(p.listeners().get(0).servesNodeCluster("north")).isTrue();
+    }
+
+    @Test
+    void tlsListenersFromFilesOrAKubernetesSecretSideBySideWithPlaintext() {
+      ParsedConfig p = parse("""
+          listeners:
+            - name: edge
+              port: 10000
+            - name: edge-tls
+              port: 10443
+              tls: {certFile: tls/cert.pem, keyFile: /etc/ebb/key.pem}
+              trustedHops: 1
+              accessLog: false
+            - name: kube-tls
+              port: 11443
+              tls: {secret: ingress/chat-cert}
+          routes:
+            - name: chat
+              hosts: ["chat.example.com"]
+              listener: edge-tls
+              stable: chat-v1
+              outlierDetection: true
+          backends:
+            - name: chat-v1
+          """);
+
+      assertThat(p.errors()).isEmpty();
+      assertThat(p.listeners()).containsExactly(
+          new ListenerSpec("edge", "0.0.0.0", 10000, List.of()),
+          new ListenerSpec("edge-tls", "0.0.0.0", 10443, List.of(),
+              Optional.of(new ListenerTls.Files("tls/cert.pem", "/etc/ebb/key.pem")), 1, false),
+          new ListenerSpec("kube-tls", "0.0.0.0", 11443, List.of(),
+              Optional.of(new ListenerTls.KubeSecret("ingress", "chat-cert")), 0, true));
+      assertThat(p.listeners().get(1).secretName()).contains("edge-tls");
+      assertThat(p.listeners().get(2).secretName()).contains("ingress/chat-cert");
+      assertThat(p.listeners().get(0).secretName()).isEmpty();
+      assertThat(p.routes().get(0).outlierDetection()).isTrue();
     }
 
     @Test

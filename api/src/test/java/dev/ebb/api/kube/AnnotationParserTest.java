@@ -158,7 +158,7 @@ class AnnotationParserTest {
       ebb.dev/max-stream-duration | forever | service default/chat: ebb.dev/max-stream-duration: "forever" is not a duration (use a number with a unit: 90s, 30m, 2h) |
       ebb.dev/listener            | nowhere | service default/chat: ebb.dev/listener: listener nowhere is not defined |
       ebb.dev/hosts               | Chat.Example.com | service default/chat: ebb.dev/hosts: Chat.Example.com must be lowercase |
-      ebb.dev/canary-wieght       | 50      | service default/chat: ebb.dev/canary-wieght: 50 is not a known annotation (known: ebb.dev/canary, ebb.dev/canary-weight, ebb.dev/drain-timeout, ebb.dev/hosts, ebb.dev/idle-timeout, ebb.dev/listener, ebb.dev/max-stream-duration, ebb.dev/path-prefix, ebb.dev/port, ebb.dev/protocol, ebb.dev/stable) |
+      ebb.dev/canary-wieght       | 50      | service default/chat: ebb.dev/canary-wieght: 50 is not a known annotation (known: ebb.dev/canary, ebb.dev/canary-weight, ebb.dev/drain-timeout, ebb.dev/hosts, ebb.dev/idle-timeout, ebb.dev/listener, ebb.dev/max-stream-duration, ebb.dev/outlier-detection, ebb.dev/path-prefix, ebb.dev/port, ebb.dev/protocol, ebb.dev/stable) |
       ebb.dev/hosts               | chat.example.com:443 | service default/chat: ebb.dev/hosts: chat.example.com:443 must not contain a port |
       ebb.dev/hosts               | ' , '   | service default/chat: ebb.dev/hosts: must name at least one host |
       ebb.dev/canary              | ''      | service default/chat: ebb.dev/canary-weight: 20 is set but the route has no canary (ebb.dev/canary) |
