@@ -41,6 +41,7 @@ final class AdsClient implements AutoCloseable {
   static final String EDS = "type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment";
   static final String LDS = "type.googleapis.com/envoy.config.listener.v3.Listener";
   static final String RDS = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration";
+  static final String SDS = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret";
 
   enum Variant { SOTW, DELTA }
 
@@ -183,9 +184,13 @@ final class AdsClient implements AutoCloseable {
       subscribe(EDS, state.getOrDefault(CDS, Map.of()).keySet());
     } else if (type.equals(LDS)) {
       Set<String> rds = new TreeSet<>();
+      Set<String> sds = new TreeSet<>();
       for (Message m : state.getOrDefault(LDS, Map.of()).values()) {
         rdsName((Listener) m).ifPresent(rds::add);
+        sds.addAll(secretNames((Listener) m));
       }
+      // Envoy asks for the certificates a listener names before it warms the listener
+      subscribe(SDS, sds);
       subscribe(RDS, rds);
     }
   }
@@ -250,6 +255,7 @@ final class AdsClient implements AutoCloseable {
         case EDS -> any.unpack(ClusterLoadAssignment.class);
         case LDS -> any.unpack(Listener.class);
         case RDS -> any.unpack(RouteConfiguration.class);
+        case SDS -> any.unpack(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret.class);
         default -> throw new IllegalArgumentException(type);
       };
     } catch (InvalidProtocolBufferException e) {
@@ -264,6 +270,8 @@ final class AdsClient implements AutoCloseable {
       return c.getClusterName();
     } else if (m instanceof Listener l) {
       return l.getName();
+    } else if (m instanceof io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret sec) {
+      return sec.getName();
     }
     return ((RouteConfiguration) m).getName();
   }
@@ -276,6 +284,23 @@ final class AdsClient implements AutoCloseable {
     } catch (InvalidProtocolBufferException | IndexOutOfBoundsException e) {
       return java.util.Optional.empty();
     }
+  }
+
+  /** The SDS secrets a listener's filter chains name for their certificates. */
+  static Set<String> secretNames(Listener l) {
+    Set<String> names = new TreeSet<>();
+    for (var fc : l.getFilterChainsList()) {
+      if (fc.hasTransportSocket()) {
+        try {
+          fc.getTransportSocket().getTypedConfig()
+              .unpack(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext.class)
+              .getCommonTlsContext().getTlsCertificateSdsSecretConfigsList().forEach(c -> names.add(c.getName()));
+        } catch (InvalidProtocolBufferException e) {
+          throw new IllegalStateException(e);
+        }
+      }
+    }
+    return names;
   }
 
   /** Changes this client's subscription to {@code type} (as grpc-java does when a cluster leaves a route). */
