@@ -17,9 +17,14 @@ final class KubeEbb implements AutoCloseable {
   final EbbServer server;
 
   KubeEbb(MockApiServer api, String identity, int xdsPort) {
+    this(api, identity, xdsPort, Optional.empty());
+  }
+
+  /** @param listeners a {@code --listeners} file */
+  KubeEbb(MockApiServer api, String identity, int xdsPort, Optional<java.nio.file.Path> listeners) {
     client = api.newClient();
     EbbServer.Config c = new EbbServer.Config(new EbbServer.SourceSpec.Kubernetes(List.of(MockApiServer.NS),
-        Optional.empty(), MockApiServer.NS, Duration.ofSeconds(3), identity), "127.0.0.1", xdsPort, "127.0.0.1", 0,
+        listeners, MockApiServer.NS, Duration.ofSeconds(3), identity), "127.0.0.1", xdsPort, "127.0.0.1", 0,
         Duration.ofMillis(20), Duration.ofMillis(200), Duration.ofSeconds(1), EnvoyTranslator.Settings.DEFAULT,
         EbbFixture.LOAD_REPORT_INTERVAL);
     server = new EbbServer(c, Clock.systemUTC(), XdsEvents.NONE, Optional.of(client)).start();

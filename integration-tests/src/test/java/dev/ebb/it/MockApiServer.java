@@ -133,6 +133,20 @@ final class MockApiServer implements AutoCloseable {
     admin().services().inNamespace(NS).resource(s).createOr(r -> r.update());
   }
 
+  void apply(io.fabric8.kubernetes.api.model.Secret s) {
+    admin().secrets().inNamespace(NS).resource(s).createOr(r -> r.update());
+  }
+
+  /** A {@code kubernetes.io/tls} Secret holding this PEM pair. */
+  static io.fabric8.kubernetes.api.model.Secret tlsSecret(String name, String certPem, String keyPem) {
+    java.util.Base64.Encoder b64 = java.util.Base64.getEncoder();
+    return new io.fabric8.kubernetes.api.model.SecretBuilder().withNewMetadata().withName(name).withNamespace(NS)
+        .endMetadata().withType("kubernetes.io/tls")
+        .addToData("tls.crt", b64.encodeToString(certPem.getBytes(java.nio.charset.StandardCharsets.US_ASCII)))
+        .addToData("tls.key", b64.encodeToString(keyPem.getBytes(java.nio.charset.StandardCharsets.US_ASCII)))
+        .build();
+  }
+
   void apply(EndpointSlice s) {
     admin().discovery().v1().endpointSlices().inNamespace(NS).resource(s).createOr(r -> r.update());
   }
