@@ -74,6 +74,18 @@ public final class StatusReport {
         backends.add(m);
       }
       doc.put("backends", backends);
+      // SPEC 10: which certificate each TLS listener serves (never the key)
+      doc.put("listeners", p.desired().listeners().stream().map(l -> {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("name", l.name());
+        m.put("address", l.address() + ":" + l.port());
+        l.secretName().ifPresent(n -> {
+          m.put("tlsSecret", n);
+          p.desired().secrets().stream().filter(sec -> sec.name().equals(n)).findFirst()
+              .ifPresent(sec -> m.put("certificate", sec.summary()));
+        });
+        return (Object) m;
+      }).toList());
       doc.put("recentDrains", recentDrains.stream().limit(20).map(e -> {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("route", e.drain().route());

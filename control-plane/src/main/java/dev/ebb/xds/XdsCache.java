@@ -279,6 +279,7 @@ public final class XdsCache implements ConfigWatcher, DiscoveryServerCallbacks {
       s.type(t).sentNonce = response.getNonce();
       s.type(t).sentNonceVersion = response.getVersionInfo();
       events.pushed(s, t, response.getVersionInfo(), response.getResourcesCount(), response.getSerializedSize());
+      events.responded(s, t, response);
     });
   }
 
@@ -293,6 +294,7 @@ public final class XdsCache implements ConfigWatcher, DiscoveryServerCallbacks {
       s.type(t).sentNonceVersion = response.getSystemVersionInfo();
       events.pushed(s, t, response.getSystemVersionInfo(), response.getResourcesCount(),
           response.getSerializedSize());
+      events.responded(s, t, response);
     });
   }
 

@@ -13,6 +13,12 @@ public interface XdsEvents {
   /** A response left for {@code stream}: its version, resource count and size on the wire. */
   default void pushed(StreamState stream, TypeUrl type, String version, int resources, int bytes) {}
 
+  /**
+   * The response itself ({@code DiscoveryResponse} or {@code DeltaDiscoveryResponse}), as it leaves; for checks
+   * of what clients receive. Called on the stream's thread; must not keep or change it.
+   */
+  default void responded(StreamState stream, TypeUrl type, com.google.protobuf.Message response) {}
+
   default void acked(StreamState stream, TypeUrl type, String version) {}
 
   /** A NACK of the response that held {@code names}. */
@@ -40,6 +46,12 @@ public interface XdsEvents {
       public void pushed(StreamState stream, TypeUrl type, String version, int resources, int bytes) {
         a.pushed(stream, type, version, resources, bytes);
         b.pushed(stream, type, version, resources, bytes);
+      }
+
+      @Override
+      public void responded(StreamState stream, TypeUrl type, com.google.protobuf.Message response) {
+        a.responded(stream, type, response);
+        b.responded(stream, type, response);
       }
 
       @Override

@@ -28,6 +28,8 @@ final class EbbFixture implements AutoCloseable {
   private Clock clock = Clock.systemUTC();
   /** Every NACK any node sent: "node type: detail", as the client wrote it. */
   final java.util.List<String> nacks = new java.util.concurrent.CopyOnWriteArrayList<>();
+  /** Envoy's proto rules on every resource this Ebb sends; checked when the fixture closes. */
+  final EnvoyRulesCheck rules = new EnvoyRulesCheck();
 
   EbbFixture(Path dir, String yaml) {
     this.dir = dir;
@@ -63,7 +65,8 @@ final class EbbFixture implements AutoCloseable {
         nacks.add(stream.nodeId() + " " + type.shortName() + ": " + detail);
       }
     };
-    server = new EbbServer(c, clock, recordNacks, java.util.Optional.empty()).start();
+    server = new EbbServer(c, clock, dev.ebb.xds.XdsEvents.both(recordNacks, rules), java.util.Optional.empty())
+        .start();
     await().atMost(Duration.ofSeconds(10)).until(() -> server.notReadyReason().isEmpty());
     return this;
   }
@@ -126,6 +129,7 @@ final class EbbFixture implements AutoCloseable {
   @Override
   public void close() {
     stop();
+    rules.assertNone();
   }
 
   /** The YAML of one route "chat" with hosts chat.example.com, backends v1 and v2 on the given ports. */

@@ -15,6 +15,8 @@ import java.util.Optional;
 final class KubeEbb implements AutoCloseable {
   final KubernetesClient client;
   final EbbServer server;
+  /** Envoy's proto rules on every resource this Ebb sends; checked when it closes. */
+  final EnvoyRulesCheck rules = new EnvoyRulesCheck();
 
   KubeEbb(MockApiServer api, String identity, int xdsPort) {
     this(api, identity, xdsPort, Optional.empty());
@@ -27,7 +29,7 @@ final class KubeEbb implements AutoCloseable {
         listeners, MockApiServer.NS, Duration.ofSeconds(3), identity), "127.0.0.1", xdsPort, "127.0.0.1", 0,
         Duration.ofMillis(20), Duration.ofMillis(200), Duration.ofSeconds(1), EnvoyTranslator.Settings.DEFAULT,
         EbbFixture.LOAD_REPORT_INTERVAL);
-    server = new EbbServer(c, Clock.systemUTC(), XdsEvents.NONE, Optional.of(client)).start();
+    server = new EbbServer(c, Clock.systemUTC(), rules, Optional.of(client)).start();
   }
 
   KubeEbb awaitReady() {
@@ -47,5 +49,6 @@ final class KubeEbb implements AutoCloseable {
   public void close() {
     server.close();
     client.close();
+    rules.assertNone();
   }
 }

@@ -126,6 +126,7 @@ class TlsIT {
       assertThat(client.rawBytes(LDS).get("edge")).isEqualTo(plainBytes);
       assertThat(ebb.nacks).isEmpty();
       assertThat(client.error()).isNull();
+      assertThat(ebb.rules.checked()).as("resources checked against Envoy's rules").isGreaterThan(10);
     }
   }
 
@@ -179,7 +180,9 @@ class TlsIT {
       install(p);
       await().atMost(Duration.ofSeconds(5)).until(() -> client.<Listener>resources(LDS).containsKey("edge-tls")
           && servedCert(client).equals(p.certificatePem()));
-      assertThat(ebb.admin("/status")).doesNotContain("tls.certFile");
+      assertThat(ebb.admin("/status")).doesNotContain("tls.certFile")
+          .contains("\"tlsSecret\" : \"edge-tls\"").contains("\"certificate\" : \"CN=chat.example.com, expires ")
+          .doesNotContain("PRIVATE KEY");
       assertThat(client.received(SDS)).allSatisfy(r -> assertThat(r.names()).containsExactly("edge-tls"));
     }
   }
