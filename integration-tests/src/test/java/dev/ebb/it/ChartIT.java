@@ -368,6 +368,8 @@ class ChartIT {
         .add(io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
             .getDescriptor())
         .add(io.envoyproxy.envoy.extensions.filters.http.router.v3.Router.getDescriptor())
+        .add(io.envoyproxy.envoy.extensions.resource_monitors.downstream_connections.v3.DownstreamConnectionsConfig
+            .getDescriptor())
         .build();
     Bootstrap.Builder b = Bootstrap.newBuilder();
     JsonFormat.parser().usingTypeRegistry(types).merge(json, b);
