@@ -289,6 +289,56 @@ class ChartIT {
   }
 
   @Test
+  void aTlsListenerLetsEbbReadItsSecretAndNoOther(@TempDir Path dir) throws Exception {
+    Path listeners = dir.resolve("listeners.yaml");
+    Files.writeString(listeners, """
+        listeners:
+          - {name: edge, port: 10000}
+          - {name: edge-tls, port: 10443, tls: {secret: default/chat-tls}}
+        """);
+    List<String> secretCalls;
+    try (MockApiServer api = new MockApiServer().start()) {
+      KubernetesIT.createChat(api, "20");
+      dev.ebb.tls.TestCertificates.Pair p = dev.ebb.tls.TestCertificates.selfSigned("chat.example.com");
+      api.apply(MockApiServer.tlsSecret("chat-tls", p.certificatePem(), p.keyPem()));
+      api.apply(MockApiServer.tlsSecret("unrelated", p.certificatePem(), p.keyPem()));
+      int before = api.requests.size();
+      try (KubeEbb ebb = new KubeEbb(api, "ebb-a", 0, java.util.Optional.of(listeners)).awaitReady()) {
+        await().atMost(Duration.ofSeconds(10)).until(() -> ebb.admin("/status").contains("\"tlsSecret\" : "
+            + "\"default/chat-tls\""));
+        secretCalls = api.requests.subList(before, api.requests.size()).stream().filter(r -> r.contains("/secrets"))
+            .toList();
+      }
+    }
+    System.out.println("ChartIT: Secret calls: " + secretCalls);
+    assertThat(secretCalls).isNotEmpty().allSatisfy(r -> assertThat(r)
+        .contains("/namespaces/default/secrets").contains("fieldSelector=metadata.name%3Dchat-tls"));
+    Set<String> made = calls(secretCalls);
+
+    List<Map<String, Object>> all = objects(render(Map.of(
+        "listeners[0].name", "edge", "listeners[0].port", "10000",
+        "listeners[1].name", "edge-tls", "listeners[1].port", "10443", "listeners[1].tls.secret", "default/chat-tls",
+        "listeners[2].name", "admin-tls", "listeners[2].port", "11443", "listeners[2].tls.secret", "ops/admin-cert")));
+    List<Map<String, Object>> tlsRoles = ofKind(all, "Role").stream()
+        .filter(r -> at(r, "metadata.name").equals("ebb-tls")).toList();
+    assertThat(tlsRoles).extracting(r -> (String) at(r, "metadata.namespace")).containsExactlyInAnyOrder("default", "ops");
+    for (Map<String, Object> role : tlsRoles) {
+      assertThat(rules(List.of(role), "Role")).as("verbs on secrets").isEqualTo(made);
+      List<Map<String, Object>> rules = at(role, "rules");
+      String expected = at(role, "metadata.namespace").equals("default") ? "chat-tls" : "admin-cert";
+      assertThat(rules).singleElement().satisfies(r -> assertThat(r.get("resourceNames"))
+          .isEqualTo(List.of(expected)));
+    }
+    assertThat(ofKind(all, "RoleBinding")).extracting(r -> (String) at(r, "metadata.name")).contains("ebb-tls");
+    // the listeners file Ebb gets carries the TLS listener as written
+    Map<String, Object> data = at(ofKind(all, "ConfigMap").stream()
+        .filter(c -> at(c, "metadata.name").equals("ebb-listeners")).findFirst().orElseThrow(), "data");
+    String listenersFile = (String) data.get("listeners.yaml");
+    assertThat(dev.ebb.api.file.FileConfigParser.parse(listenersFile, "listeners.yaml").listeners())
+        .extracting(l -> l.secretName().orElse("")).containsExactly("", "default/chat-tls", "ops/admin-cert");
+  }
+
+  @Test
   void everyPodRunsRestricted() {
     List<Map<String, Object>> o = objects(render(Map.of("envoy.enabled", "true")));
     List<Map<String, Object>> workloads = new ArrayList<>(ofKind(o, "Deployment"));
