@@ -119,11 +119,9 @@ class EnvoyTlsIT {
   }
 
   /** A WebSocket over TLS through Envoy. */
-  static final class Wss extends WebSocketClient {
-    final LinkedBlockingQueue<String> replies = new LinkedBlockingQueue<>();
-
+  static final class Wss extends EnvoyWebSocketIT.Ws {
     Wss(int port, SSLContext ctx) {
-      super(URI.create("wss://127.0.0.1:" + port + "/chat"), Map.of("Host", HOST));
+      super(URI.create("wss://127.0.0.1:" + port + "/chat"), HOST);
       setSocketFactory(ctx.getSocketFactory());
     }
 
@@ -136,27 +134,6 @@ class EnvoyTlsIT {
     X509Certificate servedCertificate() throws Exception {
       return (X509Certificate) getSSLSession().getPeerCertificates()[0];
     }
-
-    String ask(String msg) throws InterruptedException {
-      send(msg);
-      String reply = replies.poll(5, TimeUnit.SECONDS);
-      assertThat(reply).as("answer to " + msg).isNotNull().endsWith(":" + msg);
-      return reply.substring(0, reply.indexOf(':'));
-    }
-
-    @Override
-    public void onOpen(ServerHandshake h) {}
-
-    @Override
-    public void onMessage(String message) {
-      replies.add(message);
-    }
-
-    @Override
-    public void onClose(int code, String reason, boolean remote) {}
-
-    @Override
-    public void onError(Exception ex) {}
   }
 
   static String yaml(int plainPort, int tlsPort, Path cert, Path key, int v1) {

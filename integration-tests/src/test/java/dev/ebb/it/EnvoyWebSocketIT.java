@@ -33,11 +33,15 @@ class EnvoyWebSocketIT {
   Path dir;
 
   /** A WebSocket client through Envoy; each ask returns the backend that answered. */
-  static final class Ws extends WebSocketClient {
+  static class Ws extends WebSocketClient {
     final LinkedBlockingQueue<String> replies = new LinkedBlockingQueue<>();
 
     Ws(int port) {
-      super(URI.create("ws://127.0.0.1:" + port + "/chat"), Map.of("Host", "chat.example.com"));
+      this(URI.create("ws://127.0.0.1:" + port + "/chat"), "chat.example.com");
+    }
+
+    Ws(URI uri, String host) {
+      super(uri, Map.of("Host", host));
     }
 
     /** A new WebSocket, open. */

@@ -37,13 +37,8 @@ class KubernetesTlsIT {
     api.close();
   }
 
-  static String served(AdsClient c) {
-    Secret s = c.<Secret>resources(SDS).get(SECRET);
-    return s == null ? "" : s.getTlsCertificate().getCertificateChain().getInlineBytes().toStringUtf8();
-  }
-
-  @Test
-  void aSecretRotationChangesOnlyTheSecretAndABadOneIsAWarningEventOnTheRoutesOfThatListener() throws Exception {
+  /** The {@code --listeners} file: plaintext "edge" and "edge-tls" with the Secret default/chat-tls. */
+  Path listenersFile() throws java.io.IOException {
     Path listeners = dir.resolve("listeners.yaml");
     Files.writeString(listeners, """
         listeners:
@@ -53,6 +48,17 @@ class KubernetesTlsIT {
             port: 10443
             tls: {secret: default/chat-tls}
         """);
+    return listeners;
+  }
+
+  static String served(AdsClient c) {
+    Secret s = c.<Secret>resources(SDS).get(SECRET);
+    return s == null ? "" : s.getTlsCertificate().getCertificateChain().getInlineBytes().toStringUtf8();
+  }
+
+  @Test
+  void aSecretRotationChangesOnlyTheSecretAndABadOneIsAWarningEventOnTheRoutesOfThatListener() throws Exception {
+    Path listeners = listenersFile();
     TestCertificates.Pair first = TestCertificates.selfSigned("chat.example.com");
     api.apply(MockApiServer.tlsSecret("chat-tls", first.certificatePem(), first.keyPem()));
     KubernetesIT.createChat(api, "20");
@@ -88,15 +94,7 @@ class KubernetesTlsIT {
 
   @Test
   void aMissingSecretLeavesOnlyItsListenerOut() throws Exception {
-    Path listeners = dir.resolve("listeners.yaml");
-    Files.writeString(listeners, """
-        listeners:
-          - name: edge
-            port: 10000
-          - name: edge-tls
-            port: 10443
-            tls: {secret: default/chat-tls}
-        """);
+    Path listeners = listenersFile();
     KubernetesIT.createChat(api, "20");
     try (KubeEbb ebb = new KubeEbb(api, "ebb-a", 0, Optional.of(listeners)).awaitReady();
         AdsClient envoy = AdsClient.envoy(ebb.xdsPort(), AdsClient.Variant.SOTW)) {
