@@ -5,7 +5,6 @@ import dev.ebb.rollout.DesiredState;
 import dev.ebb.rollout.DrainState;
 import dev.ebb.rollout.RolloutEngine;
 import dev.ebb.translate.EnvoyTranslator;
-import dev.ebb.xds.XdsCache;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -39,7 +38,7 @@ public final class Pipeline {
 
   private final Scheduler scheduler;
   private final EnvoyTranslator translator;
-  private final XdsCache cache;
+  private final SnapshotSink cache;
   private final DrainStore drainStore;
   private final RolloutEngine.IdleSignal idle;
   private final Duration idleCheck;
@@ -57,7 +56,7 @@ public final class Pipeline {
   private Instant wakeUpAt;
 
   public Pipeline(Scheduler scheduler, Duration quiet, Duration maxDelay, EnvoyTranslator translator,
-      XdsCache cache, DrainStore drainStore) {
+      SnapshotSink cache, DrainStore drainStore) {
     this(scheduler, quiet, maxDelay, translator, cache, drainStore, RolloutEngine.IdleSignal.NONE, Duration.ZERO,
         Listener.NONE);
   }
@@ -67,7 +66,7 @@ public final class Pipeline {
    * @param idleCheck while drains run, how often to ask {@code idle} again (zero: only at deadlines)
    */
   public Pipeline(Scheduler scheduler, Duration quiet, Duration maxDelay, EnvoyTranslator translator,
-      XdsCache cache, DrainStore drainStore, RolloutEngine.IdleSignal idle, Duration idleCheck, Listener listener) {
+      SnapshotSink cache, DrainStore drainStore, RolloutEngine.IdleSignal idle, Duration idleCheck, Listener listener) {
     this.idle = idle;
     this.idleCheck = idleCheck;
     this.listener = listener;

@@ -1,5 +1,6 @@
 package dev.ebb.publish;
 
+import com.google.protobuf.Any;
 import com.google.protobuf.CodedOutputStream;
 import com.google.protobuf.Message;
 import java.io.ByteArrayOutputStream;
@@ -8,11 +9,64 @@ import java.io.UncheckedIOException;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
+import java.util.Objects;
 
-/** One named resource and the hash of its deterministic serialization: its version. */
-public record Res(String name, Message message, String hash) {
+/**
+ * One named resource and the hash of its deterministic serialization: its version. Immutable and shared by every
+ * stream that gets it; its serialized form ({@link #any()}) is made once, on first use, and then reused for every
+ * response on every stream.
+ */
+public final class Res {
+  private final String name;
+  private final Message message;
+  private final String hash;
+  private volatile Any any;
+
+  public Res(String name, Message message, String hash) {
+    this.name = Objects.requireNonNull(name, "name");
+    this.message = Objects.requireNonNull(message, "message");
+    this.hash = Objects.requireNonNull(hash, "hash");
+  }
+
   public static Res of(String name, Message message) {
     return new Res(name, message, hash(message));
+  }
+
+  public String name() {
+    return name;
+  }
+
+  public Message message() {
+    return message;
+  }
+
+  public String hash() {
+    return hash;
+  }
+
+  /** The resource packed for a response, serialized once however many streams it goes to. */
+  public Any any() {
+    Any a = any;
+    if (a == null) {
+      a = Any.pack(message);
+      any = a;
+    }
+    return a;
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof Res r && r.name.equals(name) && r.hash.equals(hash);
+  }
+
+  @Override
+  public int hashCode() {
+    return name.hashCode() * 31 + hash.hashCode();
+  }
+
+  @Override
+  public String toString() {
+    return "Res[" + name + "@" + hash + "]";
   }
 
   static String hash(Message message) {

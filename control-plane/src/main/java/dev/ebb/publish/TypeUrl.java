@@ -1,6 +1,5 @@
 package dev.ebb.publish;
 
-import io.envoyproxy.controlplane.cache.Resources;
 import java.util.List;
 import java.util.Optional;
 
@@ -9,11 +8,11 @@ import java.util.Optional;
  * LDS, RDS.
  */
 public enum TypeUrl {
-  CLUSTER(Resources.V3.CLUSTER_TYPE_URL, "CDS"),
-  ENDPOINT(Resources.V3.ENDPOINT_TYPE_URL, "EDS"),
-  SECRET(Resources.V3.SECRET_TYPE_URL, "SDS"),
-  LISTENER(Resources.V3.LISTENER_TYPE_URL, "LDS"),
-  ROUTE(Resources.V3.ROUTE_TYPE_URL, "RDS");
+  CLUSTER("type.googleapis.com/envoy.config.cluster.v3.Cluster", "CDS"),
+  ENDPOINT("type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment", "EDS"),
+  SECRET("type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret", "SDS"),
+  LISTENER("type.googleapis.com/envoy.config.listener.v3.Listener", "LDS"),
+  ROUTE("type.googleapis.com/envoy.config.route.v3.RouteConfiguration", "RDS");
 
   public static final List<TypeUrl> ORDER = List.of(values());
 

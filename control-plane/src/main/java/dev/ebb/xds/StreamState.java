@@ -3,8 +3,6 @@ package dev.ebb.xds;
 import dev.ebb.publish.NodeGroup;
 import dev.ebb.publish.Res;
 import dev.ebb.publish.TypeUrl;
-import io.envoyproxy.controlplane.cache.DeltaWatch;
-import io.envoyproxy.controlplane.cache.Watch;
 import io.envoyproxy.envoy.config.core.v3.Node;
 import java.time.Instant;
 import java.util.EnumMap;
@@ -19,13 +17,32 @@ import java.util.TreeMap;
  * every response on the stream is sent while holding it, so responses on one stream are ordered.
  */
 public final class StreamState {
+  /** How responses leave: the stream's transport, with gRPC flow control. */
+  interface Sender {
+    /** False while the transport's buffer is full: nothing is planned until it drains (then onReady). */
+    boolean ready();
+
+    void send(com.google.protobuf.Message response);
+  }
+
   /** Per resource type. */
   static final class TypeState {
-    Watch sotwWatch;
-    boolean sotwHasClusterChanged;
-    DeltaWatch deltaWatch;
-    Map<String, String> deltaTracked = Map.of();
-    Set<String> deltaPending = Set.of();
+    /**
+     * The client's last request of this type has not been answered yet: a response may be sent (one response in
+     * flight per type, as the client ACKs or NACKs each before it gets the next).
+     */
+    boolean open;
+    /** SotW: the names of the last request (empty with a wildcard). */
+    List<String> requested = List.of();
+    /** A CDS response went out since the last EDS response when this request came (Envoy re-warms clusters). */
+    boolean hasClusterChanged;
+    /** Delta: name to version of what the client has (its ACKs and its initial_resource_versions). */
+    Map<String, String> deltaTracked = new java.util.HashMap<>();
+    /** Delta: names subscribed to and not sent yet. */
+    Set<String> deltaPending = new java.util.TreeSet<>();
+    boolean deltaWildcard;
+    /** Set when a response was due while the transport was not ready: planned again on onReady. */
+    boolean deferred;
 
     /**
      * What the client has once it ACKs the last response (immutable; shared between streams when it is a whole
@@ -58,8 +75,8 @@ public final class StreamState {
     /** The nonce of the last response ACKed: a later request that repeats it is no new ACK. */
     String ackedNonce;
     boolean seenRequest;
-    /** Memo of coversAll for (watch, view). */
-    Watch coversWatch;
+    /** Memo of coversAll for (requested names, view). */
+    List<String> coversNames;
     Map<String, Res> coversView;
     boolean covers;
   }
@@ -71,6 +88,10 @@ public final class StreamState {
 
   final long id;
   final Instant opened;
+  final Sender sender;
+  long nonces;
+  /** A CDS response went out and no EDS response since (java-control-plane's hasClusterChanged). */
+  boolean clusterChanged;
   boolean delta;
   Node node;
   NodeGroup group;
@@ -84,8 +105,13 @@ public final class StreamState {
   final java.util.EnumSet<TypeUrl> awaitingTypes = java.util.EnumSet.noneOf(TypeUrl.class);
 
   StreamState(long id, Instant opened) {
+    this(id, opened, null);
+  }
+
+  StreamState(long id, Instant opened, Sender sender) {
     this.id = id;
     this.opened = opened;
+    this.sender = sender;
     for (TypeUrl t : TypeUrl.values()) {
       types.put(t, new TypeState());
     }

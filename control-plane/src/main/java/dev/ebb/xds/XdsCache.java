@@ -2,44 +2,30 @@ package dev.ebb.xds;
 
 import dev.ebb.publish.NodeGroup;
 import dev.ebb.publish.Res;
+import dev.ebb.publish.SnapshotSink;
 import dev.ebb.publish.TypeUrl;
 import dev.ebb.publish.XdsSnapshot;
-import io.envoyproxy.controlplane.cache.ConfigWatcher;
-import io.envoyproxy.controlplane.cache.DeltaResponse;
-import io.envoyproxy.controlplane.cache.DeltaWatch;
-import io.envoyproxy.controlplane.cache.DeltaXdsRequest;
-import io.envoyproxy.controlplane.cache.Response;
-import io.envoyproxy.controlplane.cache.VersionedResource;
-import io.envoyproxy.controlplane.cache.Watch;
-import io.envoyproxy.controlplane.cache.WatchCancelledException;
-import io.envoyproxy.controlplane.cache.XdsRequest;
-import io.envoyproxy.controlplane.server.DiscoveryServerCallbacks;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
-import java.nio.charset.StandardCharsets;
+import io.envoyproxy.envoy.service.discovery.v3.Resource;
 import java.time.Clock;
-import java.util.ArrayList;
 import java.util.Collection;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.SortedMap;
 import java.util.TreeMap;
-import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
-import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Ebb's answer to java-control-plane's {@code SimpleCache}: the {@link ConfigWatcher} behind its ADS server,
- * plus the server callbacks that tell it which stream a request belongs to. Per stream and type it knows
- * what it sent, and what was ACKed or NACKed, which gives:
+ * The stream tracker of Ebb's ADS server: every open stream, what each asked for, was sent, ACKed and NACKed,
+ * and the current snapshot. Requests and published snapshots come in here; {@link ResponsePlanner} decides what a
+ * stream gets next; this class applies the plan and sends it. That gives:
  *
  * <ul>
  *   <li>responses that carry a content-hash version of exactly what they hold, sent only when that differs
@@ -47,15 +33,17 @@ import org.slf4j.LoggerFactory;
  *       while a re-subscription (new names, same versions) is always answered;
  *   <li>make-before-break: a node that subscribes to all clusters (Envoy) gets a RouteConfiguration only once
  *       it has ACKed every cluster that configuration names; until then it keeps the version it has;
- *   <li>EDS re-sent after every CDS response (Envoy waits for it after a cluster update).
+ *   <li>EDS re-sent after every CDS response (Envoy waits for it after a cluster update);
+ *   <li>flow control: nothing is planned for a stream whose transport is not ready; when it is again, the plan is
+ *       made from the newest snapshot, so a slow client gets the newest state, never a queue of stale ones.
  * </ul>
  */
-public final class XdsCache implements ConfigWatcher, DiscoveryServerCallbacks {
+public final class XdsCache implements SnapshotSink {
   private static final Logger LOG = LoggerFactory.getLogger(XdsCache.class);
 
   private final ConcurrentMap<Long, StreamState> streams = new ConcurrentHashMap<>();
-  /** The stream whose request is being handled on this thread: set by the request callback, read by watches. */
-  private final ThreadLocal<StreamState> handling = new ThreadLocal<>();
+  /** Resource names, one String per name across all streams (SotW requests repeat every name on every ACK). */
+  private final ConcurrentMap<String, String> names = new ConcurrentHashMap<>();
   private final Clock clock;
   private final XdsEvents events;
   private volatile XdsSnapshot snapshot;
@@ -65,7 +53,8 @@ public final class XdsCache implements ConfigWatcher, DiscoveryServerCallbacks {
     this.events = events;
   }
 
-  /** Makes {@code next} current and answers every open watch it changes, in the order CDS, EDS, LDS, RDS. */
+  /** Makes {@code next} current and answers every open request it changes, in the order CDS, EDS, SDS, LDS, RDS. */
+  @Override
   public void publish(XdsSnapshot next) {
     this.snapshot = next;
     for (StreamState s : streams.values()) {
@@ -85,26 +74,6 @@ public final class XdsCache implements ConfigWatcher, DiscoveryServerCallbacks {
     }
   }
 
-  /**
-   * A response caused by a published change: the node has that change once it ACKs every type the change
-   * sent it (one propagation sample per node per change).
-   */
-  private void noteSent(StreamState s, TypeUrl type, XdsSnapshot snap) {
-    s.type(type).sentGeneration = snap.generation();
-    if (!s.publishing) {
-      return;
-    }
-    if (type == TypeUrl.CLUSTER) {
-      s.clustersSentThisPublish = true;
-    }
-    if (s.awaitingGeneration != snap.generation()) {
-      s.awaitingGeneration = snap.generation();
-      s.awaitingObservedAt = snap.observedAt();
-      s.awaitingTypes.clear();
-    }
-    s.awaitingTypes.add(type);
-  }
-
   public Optional<XdsSnapshot> current() {
     return Optional.ofNullable(snapshot);
   }
@@ -113,47 +82,52 @@ public final class XdsCache implements ConfigWatcher, DiscoveryServerCallbacks {
     return List.copyOf(streams.values());
   }
 
-  // ---- server callbacks: they run on the gRPC thread of the stream, just before the watch is created ----
+  // ---- stream lifecycle (AdsService) ----
 
-  @Override
-  public void onStreamOpen(long streamId, String typeUrl) {
-    StreamState s = new StreamState(streamId, clock.instant());
-    streams.put(streamId, s);
+  StreamState open(long id, StreamState.Sender sender) {
+    StreamState s = new StreamState(id, clock.instant(), sender);
+    streams.put(id, s);
+    return s;
   }
 
-  @Override
-  public void onStreamClose(long streamId, String typeUrl) {
-    closed(streamId);
-  }
-
-  @Override
-  public void onStreamCloseWithError(long streamId, String typeUrl, Throwable error) {
-    closed(streamId);
-  }
-
-  private void closed(long streamId) {
-    StreamState s = streams.remove(streamId);
-    if (s != null) {
+  void closed(StreamState s) {
+    if (streams.remove(s.id) != null) {
       events.streamClosed(s);
     }
   }
 
-  @Override
-  public void onV3StreamRequest(long streamId, DiscoveryRequest request) {
-    StreamState s = stream(streamId);
-    handling.set(s);
+  /** The transport can take more: plan what was held back, from the newest snapshot. */
+  void onReady(StreamState s) {
     synchronized (s) {
-      boolean first = s.node == null;
-      if (request.hasNode() && s.node == null) {
-        s.node = request.getNode();
-        s.group = NodeGroup.of(request.getNode());
+      for (TypeUrl t : TypeUrl.ORDER) {
+        StreamState.TypeState ts = s.type(t);
+        if (ts.deferred) {
+          ts.deferred = false;
+          evaluate(s, t);
+        }
       }
-      if (first && s.node != null) {
-        events.streamOpened(s);
-      }
+    }
+  }
+
+  private void node(StreamState s, io.envoyproxy.envoy.config.core.v3.Node node, boolean hasNode) {
+    boolean first = s.node == null;
+    if (hasNode && s.node == null) {
+      s.node = node;
+      s.group = NodeGroup.of(node);
+    }
+    if (first && s.node != null) {
+      events.streamOpened(s);
+    }
+  }
+
+  // ---- state of the world ----
+
+  void onSotwRequest(StreamState s, DiscoveryRequest request) {
+    synchronized (s) {
+      node(s, request.getNode(), request.hasNode());
       Optional<TypeUrl> type = TypeUrl.of(request.getTypeUrl());
       if (type.isEmpty()) {
-        return;
+        return; // a type Ebb does not serve: never answered
       }
       StreamState.TypeState ts = s.type(type.get());
       // an empty list is a wildcard only when a stream starts with it (Envoy); grpc-java sends one later to
@@ -177,16 +151,35 @@ public final class XdsCache implements ConfigWatcher, DiscoveryServerCallbacks {
           acked(s, type.get(), ts);
         }
       }
-      if (!ts.wildcard) {
-        // a name the client no longer asks for is dropped on its side: if it asks again, it must be answered.
-        // Most requests (ACKs) repeat the last list: compared in order, no set is built for them
-        List<String> names = request.getResourceNamesList();
-        if (!names.equals(ts.lastNames)) {
-          ts.acked = onlyRequested(ts.acked, names);
+      // Most requests (ACKs) repeat the last list: compared in order, nothing is built for them
+      List<String> requestNames = request.getResourceNamesList();
+      if (!requestNames.equals(ts.lastNames)) {
+        List<String> interned = intern(requestNames);
+        if (!ts.wildcard) {
+          // a name the client no longer asks for is dropped on its side: if it asks again, it must be answered
+          ts.acked = onlyRequested(ts.acked, interned);
         }
-        ts.lastNames = names;
+        ts.lastNames = interned;
       }
+      // a request that answers an older response than the last one is stale: the client will answer the last
+      if (!request.getResponseNonce().isEmpty() && !request.getResponseNonce().equals(ts.sentNonce)) {
+        return;
+      }
+      ts.open = true;
+      ts.requested = ts.lastNames;
+      ts.hasClusterChanged = s.clusterChanged;
+      evaluate(s, type.get());
     }
+  }
+
+  private List<String> intern(List<String> in) {
+    String[] out = new String[in.size()];
+    for (int i = 0; i < out.length; i++) {
+      String n = in.get(i);
+      String canonical = names.putIfAbsent(n, n);
+      out[i] = canonical == null ? n : canonical;
+    }
+    return List.of(out);
   }
 
   private static Map<String, Res> onlyRequested(Map<String, Res> acked, List<String> names) {
@@ -202,29 +195,27 @@ public final class XdsCache implements ConfigWatcher, DiscoveryServerCallbacks {
     return Map.copyOf(kept);
   }
 
-  @Override
-  public void onV3StreamDeltaRequest(long streamId, DeltaDiscoveryRequest request) {
-    StreamState s = stream(streamId);
-    handling.set(s);
+  // ---- delta ----
+
+  void onDeltaRequest(StreamState s, DeltaDiscoveryRequest request) {
     synchronized (s) {
-      boolean first = s.node == null;
       s.delta = true;
-      if (request.hasNode() && s.node == null) {
-        s.node = request.getNode();
-        s.group = NodeGroup.of(request.getNode());
-      }
-      if (first && s.node != null) {
-        events.streamOpened(s);
-      }
+      node(s, request.getNode(), request.hasNode());
       Optional<TypeUrl> type = TypeUrl.of(request.getTypeUrl());
       if (type.isEmpty()) {
         return;
       }
       StreamState.TypeState ts = s.type(type.get());
-      ts.wildcard = type.get().wildcardByDefault();
-      if (!request.getResponseNonce().isEmpty() && request.getResponseNonce().equals(ts.sentNonce)
-          && !request.getResponseNonce().equals(ts.nackedNonce)
-          && !request.getResponseNonce().equals(ts.ackedNonce)) {
+      if (!ts.seenRequest) {
+        ts.seenRequest = true;
+        // Envoy's first request for listeners and clusters subscribes to everything by naming nothing
+        ts.deltaWildcard = type.get().wildcardByDefault() && request.getResourceNamesSubscribeCount() == 0;
+        // a reconnecting client says what it has: only what differs is sent
+        request.getInitialResourceVersionsMap().forEach((n, v) -> ts.deltaTracked.put(intern(n), v));
+      }
+      String nonce = request.getResponseNonce();
+      if (!nonce.isEmpty() && nonce.equals(ts.sentNonce) && !nonce.equals(ts.nackedNonce)
+          && !nonce.equals(ts.ackedNonce)) {
         if (request.hasErrorDetail()) {
           nacked(s, type.get(), ts, ts.sentVersion, request.getErrorDetail().getMessage());
           ts.nackedVersion = ts.sentVersion;
@@ -235,11 +226,43 @@ public final class XdsCache implements ConfigWatcher, DiscoveryServerCallbacks {
         } else {
           ts.ackedNonce = ts.sentNonce;
           ts.acked = ts.sent;
+          ts.deltaSent.forEach((n, r) -> ts.deltaTracked.put(n, r.hash()));
+          ts.deltaRemoved.forEach(ts.deltaTracked::remove);
+          ts.deltaPending.removeAll(ts.deltaSent.keySet());
           acked(s, type.get(), ts);
         }
       }
+      for (String n : request.getResourceNamesSubscribeList()) {
+        if (n.equals("*")) {
+          ts.deltaWildcard = true;
+        } else if (!ts.deltaTracked.containsKey(n)) {
+          ts.deltaPending.add(intern(n));
+        }
+      }
+      for (String n : request.getResourceNamesUnsubscribeList()) {
+        if (n.equals("*")) {
+          ts.deltaWildcard = false;
+        } else {
+          ts.deltaTracked.remove(n);
+          ts.deltaPending.remove(n);
+        }
+      }
+      ts.wildcard = ts.deltaWildcard;
+      if (!nonce.isEmpty() && !nonce.equals(ts.sentNonce)) {
+        return; // answers an older response: the client will answer the last one too
+      }
+      ts.open = true;
+      ts.hasClusterChanged = s.clusterChanged;
+      evaluate(s, type.get());
     }
   }
+
+  private String intern(String n) {
+    String canonical = names.putIfAbsent(n, n);
+    return canonical == null ? n : canonical;
+  }
+
+  // ---- ACK / NACK ----
 
   private void acked(StreamState s, TypeUrl type, StreamState.TypeState ts) {
     ts.ackedVersion = ts.sentVersion;
@@ -269,309 +292,131 @@ public final class XdsCache implements ConfigWatcher, DiscoveryServerCallbacks {
     events.nacked(s, type, version, detail, java.util.Set.copyOf(ts.sent.keySet()));
   }
 
-  @Override
-  public void onV3StreamResponse(long streamId, DiscoveryRequest request, DiscoveryResponse response) {
-    StreamState s = streams.get(streamId);
-    if (s == null) {
-      return;
-    }
-    TypeUrl.of(response.getTypeUrl()).ifPresent(t -> {
-      s.type(t).sentNonce = response.getNonce();
-      s.type(t).sentNonceVersion = response.getVersionInfo();
-      events.pushed(s, t, response.getVersionInfo(), response.getResourcesCount(), response.getSerializedSize());
-      events.responded(s, t, response);
-    });
-  }
+  // ---- planning and sending ----
 
-  @Override
-  public void onV3StreamDeltaResponse(long streamId, DeltaDiscoveryRequest request, DeltaDiscoveryResponse response) {
-    StreamState s = streams.get(streamId);
-    if (s == null) {
-      return;
-    }
-    TypeUrl.of(response.getTypeUrl()).ifPresent(t -> {
-      s.type(t).sentNonce = response.getNonce();
-      s.type(t).sentNonceVersion = response.getSystemVersionInfo();
-      events.pushed(s, t, response.getSystemVersionInfo(), response.getResourcesCount(),
-          response.getSerializedSize());
-      events.responded(s, t, response);
-    });
-  }
-
-  private StreamState stream(long streamId) {
-    return streams.computeIfAbsent(streamId, id -> new StreamState(id, clock.instant()));
-  }
-
-  // ---- watches ----
-
-  @Override
-  public Watch createWatch(boolean ads, XdsRequest request, Set<String> knownResourceNames,
-      Consumer<Response> responseConsumer, boolean hasClusterChanged, boolean allowDefaultEmptyEdsUpdate) {
-    Watch watch = new Watch(ads, allowDefaultEmptyEdsUpdate, request, responseConsumer);
-    StreamState s = handling.get();
-    handling.remove();
-    Optional<TypeUrl> type = TypeUrl.of(request.getTypeUrl());
-    if (s == null || type.isEmpty()) {
-      return watch; // a type Ebb does not serve: never answered
-    }
-    synchronized (s) {
-      StreamState.TypeState ts = s.type(type.get());
-      ts.sotwWatch = watch;
-      ts.sotwHasClusterChanged = hasClusterChanged;
-      watch.setStop(() -> {
-        synchronized (s) {
-          if (ts.sotwWatch == watch) {
-            ts.sotwWatch = null;
-          }
-        }
-      });
-      evaluate(s, type.get());
-    }
-    return watch;
-  }
-
-  @Override
-  public DeltaWatch createDeltaWatch(DeltaXdsRequest request, String requesterVersion,
-      Map<String, String> resourceVersions, Set<String> pendingResources, boolean isWildcard,
-      Consumer<DeltaResponse> responseConsumer, boolean hasClusterChanged) {
-    // copies: the server keeps mutating its own maps on the stream's thread
-    Map<String, String> tracked = Map.copyOf(resourceVersions);
-    Set<String> pending = Set.copyOf(pendingResources);
-    DeltaWatch watch = new DeltaWatch(request, tracked, pending, requesterVersion, isWildcard, responseConsumer);
-    StreamState s = handling.get();
-    handling.remove();
-    Optional<TypeUrl> type = TypeUrl.of(request.getTypeUrl());
-    if (s == null || type.isEmpty()) {
-      return watch;
-    }
-    synchronized (s) {
-      StreamState.TypeState ts = s.type(type.get());
-      ts.deltaWatch = watch;
-      ts.deltaTracked = tracked;
-      ts.deltaPending = pending;
-      ts.sotwHasClusterChanged = hasClusterChanged;
-      watch.setStop(() -> {
-        synchronized (s) {
-          if (ts.deltaWatch == watch) {
-            ts.deltaWatch = null;
-          }
-        }
-      });
-      evaluate(s, type.get());
-    }
-    return watch;
-  }
-
-  /** Answers the stream's open watch for {@code type} if there is anything new to say. Holds the monitor. */
+  /** Answers the stream's open request for {@code type} if there is anything new to say. Holds the monitor. */
   private void evaluate(StreamState s, TypeUrl type) {
     XdsSnapshot snap = snapshot;
     if (snap == null || s.group == null) {
       return; // nothing published yet: never answer with an empty config
     }
-    XdsSnapshot.View view = snap.view(s.group);
     StreamState.TypeState ts = s.type(type);
-    if (ts.sotwWatch != null && !ts.sotwWatch.isCancelled()) {
-      evaluateSotw(s, type, ts, view);
-    } else if (ts.deltaWatch != null && !ts.deltaWatch.isCancelled()) {
-      evaluateDelta(s, type, ts, view);
-    }
-  }
-
-  private void evaluateSotw(StreamState s, TypeUrl type, StreamState.TypeState ts, XdsSnapshot.View view) {
-    Watch watch = ts.sotwWatch;
-    List<String> names = watch.request().getResourceNamesList();
-    SortedMap<String, Res> all = view.of(type);
-    Map<String, Res> candidate;
-    String version = null;
-    if (ts.wildcard || coversAll(ts, watch, all)) {
-      candidate = all; // shared by every stream with the same view
-      version = view.version(type);
-    } else {
-      SortedMap<String, Res> subset = new TreeMap<>();
-      for (String n : names) {
-        Res r = all.get(n);
-        if (r != null) {
-          subset.put(n, r);
-        }
-      }
-      candidate = subset;
-    }
-    if (type == TypeUrl.ROUTE) {
-      Map<String, Res> held = holdRoutesForUnackedClusters(s, view, candidate, ts.sent);
-      if (held != candidate) {
-        candidate = held;
-        version = null;
-      }
-    }
-    if (version == null) {
-      version = versionOf(candidate.values(), List.of());
-    }
-    boolean resendEndpoints = type == TypeUrl.ENDPOINT && (ts.sotwHasClusterChanged || s.clustersSentThisPublish)
-        && !candidate.isEmpty();
-    if (version.equals(ts.sentVersion) && !resendEndpoints) {
+    if (!ts.open) {
       return;
     }
-    if (candidate.isEmpty() && !ts.wildcard && ts.sentVersion == null) {
-      return; // names that do not exist (yet): wait rather than answer with nothing
+    if (!s.sender.ready()) {
+      ts.deferred = true; // planned from the newest snapshot once the transport drains
+      return;
     }
-    // Listeners and clusters: always the whole state. Endpoints and routes: only what the client does not have
-    // (xDS allows partial state-of-the-world responses for these types), except when Envoy re-warms clusters.
-    Collection<Res> toSend;
-    if (type.wildcardByDefault() || resendEndpoints || ts.sentVersion == null) {
-      toSend = candidate.values();
+    XdsSnapshot.View view = snap.view(s.group);
+    StreamState.TypeState cds = s.type(TypeUrl.CLUSTER);
+    ResponsePlanner.ClusterAcks clusters = new ResponsePlanner.ClusterAcks(cds.wildcard, cds.acked);
+    if (s.delta) {
+      Set<String> rewarming = type == TypeUrl.ENDPOINT && (s.clustersSentThisPublish || ts.hasClusterChanged)
+          ? cds.deltaSent.keySet() : Set.of();
+      ts.hasClusterChanged = false;
+      ResponsePlanner.delta(new ResponsePlanner.DeltaInput(type, ts.deltaWildcard, ts.deltaTracked, ts.deltaPending,
+          ts.sent, ts.acked, ts.sentVersion, ts.nackedSignature, rewarming), view, clusters)
+          .ifPresent(p -> sendDelta(s, type, ts, p, snap));
     } else {
-      // the watch exists because the client answered our last response: what it ACKed is what it has
-      Map<String, Res> had = ts.acked;
-      toSend = candidate.values().stream().filter(r -> {
-        Res h = had.get(r.name());
-        return h == null || !h.hash().equals(r.hash());
-      }).toList();
-    }
-    ts.sent = candidate;
-    ts.sentVersion = version;
-    ts.sotwHasClusterChanged = false;
-    if (toSend.isEmpty()) {
-      return; // the client's names shrank: nothing new to tell it
-    }
-    ts.sotwWatch = null;
-    List<com.google.protobuf.Message> resources = toSend.stream().map(Res::message).toList();
-    noteSent(s, type, snapshot);
-    try {
-      watch.respond(Response.create(watch.request(), resources, version));
-    } catch (WatchCancelledException e) {
-      // the stream went away meanwhile
+      boolean rewarm = ts.hasClusterChanged || s.clustersSentThisPublish;
+      ResponsePlanner.sotw(new ResponsePlanner.SotwInput(type, ts.wildcard, ts.requested,
+          coversAll(ts, view.of(type)), ts.sent, ts.sentVersion, ts.acked, rewarm), view, clusters)
+          .ifPresent(p -> sendSotw(s, type, ts, p, snap));
     }
   }
 
   /**
-   * Whether the watch's names include every resource of the view (Envoy's EDS usually does). Remembered per
-   * watch and view, since every publish asks again for every stream.
+   * Whether the request's names include every resource of the view (Envoy's EDS usually does). Remembered per
+   * request list and view, since every publish asks again for every stream.
    */
-  private static boolean coversAll(StreamState.TypeState ts, Watch watch, SortedMap<String, Res> all) {
-    if (ts.coversWatch == watch && ts.coversView == all) {
+  private static boolean coversAll(StreamState.TypeState ts, Map<String, Res> all) {
+    if (ts.coversNames == ts.requested && ts.coversView == all) {
       return ts.covers;
     }
-    List<String> names = watch.request().getResourceNamesList();
+    List<String> requested = ts.requested;
     boolean covers = false;
-    if (names.size() >= all.size() && !all.isEmpty()) {
-      java.util.Set<String> requested = new java.util.HashSet<>(names);
-      covers = requested.containsAll(all.keySet());
+    if (requested.size() >= all.size() && !all.isEmpty()) {
+      covers = new java.util.HashSet<>(requested).containsAll(all.keySet());
     }
-    ts.coversWatch = watch;
+    ts.coversNames = requested;
     ts.coversView = all;
     ts.covers = covers;
     return covers;
   }
 
-  private void evaluateDelta(StreamState s, TypeUrl type, StreamState.TypeState ts, XdsSnapshot.View view) {
-    DeltaWatch watch = ts.deltaWatch;
-    SortedMap<String, Res> all = view.of(type);
-    if (ts.sent == all && ts.acked == all && ts.deltaPending.isEmpty() && ts.sentVersion != null
-        && !(type == TypeUrl.ENDPOINT && (s.clustersSentThisPublish || ts.sotwHasClusterChanged))) {
-      return; // the node has exactly this view (the same shared map): nothing to compare name by name
+  private void sendSotw(StreamState s, TypeUrl type, StreamState.TypeState ts, ResponsePlanner.Plan p,
+      XdsSnapshot snap) {
+    ts.sent = p.sent();
+    ts.sentVersion = p.version();
+    ts.hasClusterChanged = false;
+    if (!p.respond()) {
+      return; // the client's names shrank: nothing new to tell it
     }
-    Set<String> scope = new TreeSet<>();
-    if (watch.isWildcard()) {
-      scope.addAll(all.keySet());
-    } else {
-      scope.addAll(ts.deltaTracked.keySet());
-      scope.addAll(ts.deltaPending);
-    }
-    Map<String, Res> changed = new TreeMap<>();
-    // Envoy re-warms a changed cluster and waits for its endpoints (even unchanged ones): send them again
-    Set<String> rewarming = type == TypeUrl.ENDPOINT && (s.clustersSentThisPublish || ts.sotwHasClusterChanged)
-        ? s.type(TypeUrl.CLUSTER).deltaSent.keySet() : Set.of();
-    for (String n : scope) {
-      Res r = all.get(n);
-      if (r != null && (!r.hash().equals(ts.deltaTracked.get(n)) || rewarming.contains(n))) {
-        changed.put(n, r);
-      }
-    }
-    ts.sotwHasClusterChanged = false;
-    if (type == TypeUrl.ROUTE) {
-      changed = new TreeMap<>(holdRoutesForUnackedClusters(s, view, changed, ts.sent));
-      // a held route the client already has at that version needs no update
-      changed.entrySet().removeIf(e -> e.getValue().hash().equals(ts.deltaTracked.get(e.getKey())));
-    }
-    List<String> removed = ts.deltaTracked.keySet().stream().filter(n -> !all.containsKey(n)).sorted().toList();
-    boolean first = ts.sentVersion == null;
-    if (changed.isEmpty() && removed.isEmpty() && !first) {
-      return;
-    }
-    String signature = versionOf(changed.values(), removed);
-    if (signature.equals(ts.nackedSignature)) {
-      return; // exactly what the client rejected: wait for a new config
-    }
-    Map<String, Res> after;
-    String version;
-    StreamState.TypeState cds = s.type(TypeUrl.CLUSTER);
-    boolean holding = type == TypeUrl.ROUTE && cds.wildcard && cds.acked != view.of(TypeUrl.CLUSTER)
-        && !view.routeClusters().values().stream().allMatch(cds.acked.keySet()::containsAll);
-    if (!holding && scope.containsAll(all.keySet())) {
-      after = all; // the client will have exactly this view: share it
-      version = view.version(type);
-    } else {
-      TreeMap<String, Res> merged = new TreeMap<>(ts.sent);
-      merged.putAll(changed);
-      removed.forEach(merged::remove);
-      after = merged;
-      version = versionOf(after.values(), List.of());
-    }
-    ts.sent = after;
-    ts.sentVersion = version;
-    ts.deltaSent = changed;
-    ts.deltaRemoved = removed;
-    ts.deltaSignature = signature;
-    ts.deltaWatch = null;
-    noteSent(s, type, snapshot);
-    Map<String, VersionedResource<?>> resources = new LinkedHashMap<>();
-    changed.forEach((n, r) -> resources.put(n, VersionedResource.create(r.message(), r.hash())));
-    try {
-      watch.respond(DeltaResponse.create(watch.request(), resources, removed, version));
-    } catch (WatchCancelledException e) {
-      // the stream went away meanwhile
+    ts.open = false;
+    String nonce = Long.toString(++s.nonces);
+    DiscoveryResponse.Builder b = DiscoveryResponse.newBuilder().setVersionInfo(p.version())
+        .setTypeUrl(type.url()).setNonce(nonce);
+    p.resources().forEach(r -> b.addResources(r.any()));
+    DiscoveryResponse response = b.build();
+    noteSent(s, type, snap);
+    ts.sentNonce = nonce;
+    ts.sentNonceVersion = p.version();
+    clusterFlag(s, type);
+    s.sender.send(response);
+    events.pushed(s, type, p.version(), response.getResourcesCount(), response.getSerializedSize());
+    events.responded(s, type, response);
+  }
+
+  private void sendDelta(StreamState s, TypeUrl type, StreamState.TypeState ts, ResponsePlanner.Plan p,
+      XdsSnapshot snap) {
+    ts.sent = p.sent();
+    ts.sentVersion = p.version();
+    ts.deltaSent = p.changed();
+    ts.deltaRemoved = p.removed();
+    ts.deltaSignature = p.signature();
+    ts.open = false;
+    String nonce = Long.toString(++s.nonces);
+    DeltaDiscoveryResponse.Builder b = DeltaDiscoveryResponse.newBuilder().setSystemVersionInfo(p.version())
+        .setTypeUrl(type.url()).setNonce(nonce).addAllRemovedResources(p.removed());
+    p.changed().forEach((n, r) -> b.addResources(Resource.newBuilder().setName(n).setVersion(r.hash())
+        .setResource(r.any())));
+    DeltaDiscoveryResponse response = b.build();
+    noteSent(s, type, snap);
+    ts.sentNonce = nonce;
+    ts.sentNonceVersion = p.version();
+    clusterFlag(s, type);
+    s.sender.send(response);
+    events.pushed(s, type, p.version(), response.getResourcesCount(), response.getSerializedSize());
+    events.responded(s, type, response);
+  }
+
+  /** Envoy re-warms clusters after a CDS response and waits for their endpoints: the next EDS goes in full. */
+  private static void clusterFlag(StreamState s, TypeUrl type) {
+    if (type == TypeUrl.CLUSTER) {
+      s.clusterChanged = true;
+    } else if (type == TypeUrl.ENDPOINT) {
+      s.clusterChanged = false;
     }
   }
 
   /**
-   * Make-before-break for nodes that subscribe to every cluster: a RouteConfiguration that names a cluster
-   * the node has not ACKed is replaced by the version last sent (or left out) until the CDS ACK arrives.
+   * A response caused by a published change: the node has that change once it ACKs every type the change
+   * sent it (one propagation sample per node per change).
    */
-  private static Map<String, Res> holdRoutesForUnackedClusters(StreamState s, XdsSnapshot.View view,
-      Map<String, Res> candidate, Map<String, Res> previouslySent) {
-    StreamState.TypeState cds = s.type(TypeUrl.CLUSTER);
-    if (!cds.wildcard) {
-      return candidate; // proxyless gRPC asks for clusters by name only once a route names them
+  private void noteSent(StreamState s, TypeUrl type, XdsSnapshot snap) {
+    s.type(type).sentGeneration = snap.generation();
+    if (!s.publishing) {
+      return;
     }
-    if (cds.acked == view.of(TypeUrl.CLUSTER)) {
-      return candidate; // the node ACKed exactly this snapshot's clusters (the shared map): nothing to hold
+    if (type == TypeUrl.CLUSTER) {
+      s.clustersSentThisPublish = true;
     }
-    Set<String> acked = cds.acked.keySet();
-    Map<String, Res> result = candidate;
-    List<String> held = new ArrayList<>();
-    for (String name : candidate.keySet()) {
-      Set<String> needed = view.routeClusters().getOrDefault(name, Set.of());
-      if (!acked.containsAll(needed)) {
-        if (result == candidate) {
-          result = new TreeMap<>(candidate);
-        }
-        held.add(name);
-        Res previous = previouslySent.get(name);
-        if (previous != null) {
-          result.put(name, previous);
-        } else {
-          result.remove(name);
-        }
-      }
+    if (s.awaitingGeneration != snap.generation()) {
+      s.awaitingGeneration = snap.generation();
+      s.awaitingObservedAt = snap.observedAt();
+      s.awaitingTypes.clear();
     }
-    if (!held.isEmpty()) {
-      LOG.debug("stream {}: holding RouteConfiguration {} until its clusters are ACKed", s.id, held);
-    }
-    return result;
-  }
-
-  /** The version of what a response holds (delta: its changes and removals); see XdsSnapshot#versionOf. */
-  static String versionOf(Collection<Res> resources, List<String> removed) {
-    return XdsSnapshot.versionOf(resources, removed);
+    s.awaitingTypes.add(type);
   }
 }

@@ -1,16 +1,13 @@
 package dev.ebb.xds;
 
-import io.envoyproxy.controlplane.server.V3DiscoveryServer;
-import io.envoyproxy.controlplane.server.serializer.CachedProtoResourcesSerializer;
 import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 
-/** The ADS gRPC server (state of the world and delta) on the xDS port. */
+/** Ebb's ADS gRPC server (state of the world and delta) and the Load Reporting Service, on the xDS port. */
 public final class XdsServer implements AutoCloseable {
   private final Server server;
 
@@ -33,10 +30,8 @@ public final class XdsServer implements AutoCloseable {
 
   /** @param lrs the Load Reporting Service served on the same port (null: none) */
   public XdsServer(InetSocketAddress address, XdsCache cache, io.grpc.BindableService lrs, Connections connections) {
-    V3DiscoveryServer discovery = new V3DiscoveryServer(List.of(cache), cache,
-        new io.envoyproxy.controlplane.server.DefaultExecutorGroup(), new CachedProtoResourcesSerializer());
     NettyServerBuilder builder = NettyServerBuilder.forAddress(address)
-        .addService(discovery.getAggregatedDiscoveryServiceImpl());
+        .addService(new AdsService(cache));
     if (lrs != null) {
       builder.addService(lrs);
     }

@@ -1,0 +1,192 @@
+package dev.ebb.xds;
+
+import dev.ebb.publish.Res;
+import dev.ebb.publish.TypeUrl;
+import dev.ebb.publish.XdsSnapshot;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.SortedMap;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+/**
+ * Pure: which resources a stream gets next for one type, given what it asked for, what it was sent and ACKed, and
+ * the current view of its node group. No I/O, no clock, no mutation of its inputs: the stream tracker
+ * ({@link XdsCache}) applies a plan and sends it.
+ *
+ * <p>The rules it encodes: a response only when its content differs from the last one on the stream (so a
+ * NACKed version is not sent again in a loop, while a re-subscription is answered); listeners and clusters whole,
+ * endpoints and routes only what the client lacks; endpoints in full after a cluster change (Envoy re-warms);
+ * make-before-break (a RouteConfiguration waits until its clusters are ACKed by a node that subscribes to all
+ * clusters).
+ */
+public final class ResponsePlanner {
+  private ResponsePlanner() {}
+
+  /**
+   * What to send now, and what the stream's state becomes.
+   *
+   * @param sent what the client has once it ACKs this response (its new {@code sent})
+   * @param version the version the response carries
+   * @param resources the resources in the response (SotW: possibly fewer than {@code sent})
+   * @param removed delta only: names the client must drop
+   * @param changed delta only: the changes, by name (applied to what the client tracks on ACK)
+   * @param respond false when the state changes but nothing needs to go out (the client's names shrank)
+   */
+  public record Plan(Map<String, Res> sent, String version, Collection<Res> resources, List<String> removed,
+      Map<String, Res> changed, String signature, boolean respond) {}
+
+  /** What a state-of-the-world stream asked for and has, for one type. */
+  public record SotwInput(TypeUrl type, boolean wildcard, List<String> requested, boolean coversAll,
+      Map<String, Res> sent, String sentVersion, Map<String, Res> acked, boolean rewarmEndpoints) {}
+
+  /** What a delta stream asked for and has, for one type. */
+  public record DeltaInput(TypeUrl type, boolean wildcard, Map<String, String> tracked, Set<String> pending,
+      Map<String, Res> sent, Map<String, Res> acked, String sentVersion, String nackedSignature,
+      Set<String> rewarming) {}
+
+  /** What the node subscribing to all clusters has ACKed of them (for make-before-break); empty: no hold. */
+  public record ClusterAcks(boolean wildcard, Map<String, Res> acked) {
+    static final ClusterAcks NONE = new ClusterAcks(false, Map.of());
+  }
+
+  public static Optional<Plan> sotw(SotwInput in, XdsSnapshot.View view, ClusterAcks clusters) {
+    SortedMap<String, Res> all = view.of(in.type());
+    Map<String, Res> candidate;
+    String version = null;
+    if (in.wildcard() || in.coversAll()) {
+      candidate = all; // shared by every stream with the same view
+      version = view.version(in.type());
+    } else {
+      SortedMap<String, Res> subset = new TreeMap<>();
+      for (String n : in.requested()) {
+        Res r = all.get(n);
+        if (r != null) {
+          subset.put(n, r);
+        }
+      }
+      candidate = subset;
+    }
+    if (in.type() == TypeUrl.ROUTE) {
+      Map<String, Res> held = holdRoutesForUnackedClusters(view, candidate, in.sent(), clusters);
+      if (held != candidate) {
+        candidate = held;
+        version = null;
+      }
+    }
+    if (version == null) {
+      version = XdsSnapshot.versionOf(candidate.values());
+    }
+    boolean resendEndpoints = in.type() == TypeUrl.ENDPOINT && in.rewarmEndpoints() && !candidate.isEmpty();
+    if (version.equals(in.sentVersion()) && !resendEndpoints) {
+      return Optional.empty();
+    }
+    if (candidate.isEmpty() && !in.wildcard() && in.sentVersion() == null) {
+      return Optional.empty(); // names that do not exist (yet): wait rather than answer with nothing
+    }
+    // Listeners and clusters: always the whole state. Endpoints and routes: only what the client does not have
+    // (xDS allows partial state-of-the-world responses for these types), except when Envoy re-warms clusters.
+    Collection<Res> toSend;
+    if (in.type().wildcardByDefault() || resendEndpoints || in.sentVersion() == null) {
+      toSend = candidate.values();
+    } else {
+      // a request for this type is open because the client answered our last response: what it ACKed is what
+      // it has
+      Map<String, Res> had = in.acked();
+      toSend = candidate.values().stream().filter(r -> {
+        Res h = had.get(r.name());
+        return h == null || !h.hash().equals(r.hash());
+      }).toList();
+    }
+    return Optional.of(new Plan(candidate, version, toSend, List.of(), Map.of(), "", !toSend.isEmpty()));
+  }
+
+  public static Optional<Plan> delta(DeltaInput in, XdsSnapshot.View view, ClusterAcks clusters) {
+    SortedMap<String, Res> all = view.of(in.type());
+    boolean rewarm = !in.rewarming().isEmpty();
+    if (in.sent() == all && in.acked() == all && in.pending().isEmpty() && in.sentVersion() != null && !rewarm) {
+      return Optional.empty(); // the node has exactly this view (the same shared map): nothing to compare
+    }
+    Set<String> scope = new TreeSet<>();
+    if (in.wildcard()) {
+      scope.addAll(all.keySet());
+    } else {
+      scope.addAll(in.tracked().keySet());
+      scope.addAll(in.pending());
+    }
+    Map<String, Res> changed = new TreeMap<>();
+    for (String n : scope) {
+      Res r = all.get(n);
+      if (r != null && (!r.hash().equals(in.tracked().get(n)) || in.rewarming().contains(n))) {
+        changed.put(n, r);
+      }
+    }
+    if (in.type() == TypeUrl.ROUTE) {
+      changed = new TreeMap<>(holdRoutesForUnackedClusters(view, changed, in.sent(), clusters));
+      // a held route the client already has at that version needs no update
+      changed.entrySet().removeIf(e -> e.getValue().hash().equals(in.tracked().get(e.getKey())));
+    }
+    List<String> removed = in.tracked().keySet().stream().filter(n -> !all.containsKey(n)).sorted().toList();
+    boolean first = in.sentVersion() == null;
+    if (changed.isEmpty() && removed.isEmpty() && !first) {
+      return Optional.empty();
+    }
+    String signature = XdsSnapshot.versionOf(changed.values(), removed);
+    if (signature.equals(in.nackedSignature())) {
+      return Optional.empty(); // exactly what the client rejected: wait for a new config
+    }
+    boolean holding = in.type() == TypeUrl.ROUTE && clusters.wildcard()
+        && clusters.acked() != view.of(TypeUrl.CLUSTER)
+        && !view.routeClusters().values().stream().allMatch(clusters.acked().keySet()::containsAll);
+    Map<String, Res> after;
+    String version;
+    if (!holding && scope.containsAll(all.keySet())) {
+      after = all; // the client will have exactly this view: share it
+      version = view.version(in.type());
+    } else {
+      TreeMap<String, Res> merged = new TreeMap<>(in.sent());
+      merged.putAll(changed);
+      removed.forEach(merged::remove);
+      after = merged;
+      version = XdsSnapshot.versionOf(after.values());
+    }
+    return Optional.of(new Plan(after, version, changed.values(), removed, changed, signature, true));
+  }
+
+  /**
+   * Make-before-break for nodes that subscribe to every cluster: a RouteConfiguration that names a cluster the
+   * node has not ACKed is replaced by the version last sent (or left out) until the CDS ACK arrives.
+   */
+  static Map<String, Res> holdRoutesForUnackedClusters(XdsSnapshot.View view, Map<String, Res> candidate,
+      Map<String, Res> previouslySent, ClusterAcks clusters) {
+    if (!clusters.wildcard()) {
+      return candidate; // proxyless gRPC asks for clusters by name only once a route names them
+    }
+    if (clusters.acked() == view.of(TypeUrl.CLUSTER)) {
+      return candidate; // the node ACKed exactly this snapshot's clusters (the shared map): nothing to hold
+    }
+    Set<String> acked = clusters.acked().keySet();
+    Map<String, Res> result = candidate;
+    List<String> held = new ArrayList<>();
+    for (String name : candidate.keySet()) {
+      Set<String> needed = view.routeClusters().getOrDefault(name, Set.of());
+      if (!acked.containsAll(needed)) {
+        if (result == candidate) {
+          result = new TreeMap<>(candidate);
+        }
+        held.add(name);
+        Res previous = previouslySent.get(name);
+        if (previous != null) {
+          result.put(name, previous);
+        } else {
+          result.remove(name);
+        }
+      }
+    }
+    return result;
+  }
+}
