@@ -43,4 +43,18 @@ class PureStagesTest {
     assertThat(files).isGreaterThan(10);
     assertThat(violations).isEmpty();
   }
+
+  /** The code review's cycle: publish (pipeline, snapshots) must not depend on xds (the server that serves them). */
+  @Test
+  void publishDoesNotDependOnTheXdsServer() throws IOException {
+    List<String> violations = new ArrayList<>();
+    try (Stream<Path> s = Files.walk(Path.of("src/main/java/dev/ebb/publish"))) {
+      for (Path p : s.filter(f -> f.toString().endsWith(".java")).toList()) {
+        if (Files.readString(p).contains("dev.ebb.xds")) {
+          violations.add(p.toString());
+        }
+      }
+    }
+    assertThat(violations).isEmpty();
+  }
 }

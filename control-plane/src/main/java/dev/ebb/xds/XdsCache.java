@@ -138,7 +138,10 @@ public final class XdsCache implements SnapshotSink {
       ts.seenRequest = true;
       if (!request.getResponseNonce().isEmpty() && request.getResponseNonce().equals(ts.sentNonce)) {
         if (request.hasErrorDetail()) {
-          nacked(s, type.get(), ts, ts.sentNonceVersion, request.getErrorDetail().getMessage());
+          if (!ts.sentNonce.equals(ts.nackedNonce)) {
+            // the client repeats the error on later requests with the same nonce: one NACK, counted once
+            nacked(s, type.get(), ts, ts.sentNonceVersion, request.getErrorDetail().getMessage());
+          }
           ts.nackedVersion = ts.sentNonceVersion;
           ts.nackedNonce = ts.sentNonce;
           ts.sent = ts.acked; // what the client has is what it had before that response
