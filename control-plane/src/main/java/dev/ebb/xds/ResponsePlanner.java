@@ -54,7 +54,18 @@ public final class ResponsePlanner {
     static final ClusterAcks NONE = new ClusterAcks(false, Map.of());
   }
 
+  /** What changed between two maps; computed once per pair of shared maps (see {@link Diffs}). */
+  public interface DiffSource {
+    DiffSource SCAN = (from, to) -> Diffs.compute(from, to);
+
+    Diffs.Diff between(Map<String, Res> from, Map<String, Res> to);
+  }
+
   public static Optional<Plan> sotw(SotwInput in, XdsSnapshot.View view, ClusterAcks clusters) {
+    return sotw(in, view, clusters, DiffSource.SCAN);
+  }
+
+  public static Optional<Plan> sotw(SotwInput in, XdsSnapshot.View view, ClusterAcks clusters, DiffSource diffs) {
     SortedMap<String, Res> all = view.of(in.type());
     Map<String, Res> candidate;
     String version = null;
@@ -95,34 +106,50 @@ public final class ResponsePlanner {
       toSend = candidate.values();
     } else {
       // a request for this type is open because the client answered our last response: what it ACKed is what
-      // it has
-      Map<String, Res> had = in.acked();
-      toSend = candidate.values().stream().filter(r -> {
-        Res h = had.get(r.name());
-        return h == null || !h.hash().equals(r.hash());
-      }).toList();
+      // it has. The difference between two shared maps is computed once for every stream that holds them.
+      toSend = diffs.between(in.acked(), candidate).changed();
     }
     return Optional.of(new Plan(candidate, version, toSend, List.of(), Map.of(), "", !toSend.isEmpty()));
   }
 
   public static Optional<Plan> delta(DeltaInput in, XdsSnapshot.View view, ClusterAcks clusters) {
+    return delta(in, view, clusters, DiffSource.SCAN);
+  }
+
+  public static Optional<Plan> delta(DeltaInput in, XdsSnapshot.View view, ClusterAcks clusters, DiffSource diffs) {
     SortedMap<String, Res> all = view.of(in.type());
     boolean rewarm = !in.rewarming().isEmpty();
     if (in.sent() == all && in.acked() == all && in.pending().isEmpty() && in.sentVersion() != null && !rewarm) {
       return Optional.empty(); // the node has exactly this view (the same shared map): nothing to compare
     }
-    Set<String> scope = new TreeSet<>();
-    if (in.wildcard()) {
-      scope.addAll(all.keySet());
-    } else {
-      scope.addAll(in.tracked().keySet());
-      scope.addAll(in.pending());
-    }
+    Set<String> scope;
+    List<String> removed = null;
     Map<String, Res> changed = new TreeMap<>();
-    for (String n : scope) {
-      Res r = all.get(n);
-      if (r != null && (!r.hash().equals(in.tracked().get(n)) || in.rewarming().contains(n))) {
-        changed.put(n, r);
+    if (in.tracked() instanceof TrackedVersions t && in.pending().isEmpty() && !rewarm
+        && (in.wildcard() || t.base() == in.acked())) {
+      // the client has exactly a shared map: the change is the difference between two shared maps, computed once
+      // for every stream that holds them, not a scan of every name per stream
+      Diffs.Diff d = diffs.between(t.base(), all);
+      for (Res r : d.changed()) {
+        if (in.wildcard() || t.base().containsKey(r.name())) {
+          changed.put(r.name(), r);
+        }
+      }
+      scope = in.wildcard() ? all.keySet() : t.base().keySet();
+      removed = d.removed();
+    } else {
+      scope = new TreeSet<>();
+      if (in.wildcard()) {
+        scope.addAll(all.keySet());
+      } else {
+        scope.addAll(in.tracked().keySet());
+        scope.addAll(in.pending());
+      }
+      for (String n : scope) {
+        Res r = all.get(n);
+        if (r != null && (!r.hash().equals(in.tracked().get(n)) || in.rewarming().contains(n))) {
+          changed.put(n, r);
+        }
       }
     }
     if (in.type() == TypeUrl.ROUTE) {
@@ -130,7 +157,9 @@ public final class ResponsePlanner {
       // a held route the client already has at that version needs no update
       changed.entrySet().removeIf(e -> e.getValue().hash().equals(in.tracked().get(e.getKey())));
     }
-    List<String> removed = in.tracked().keySet().stream().filter(n -> !all.containsKey(n)).sorted().toList();
+    if (removed == null) {
+      removed = in.tracked().keySet().stream().filter(n -> !all.containsKey(n)).sorted().toList();
+    }
     boolean first = in.sentVersion() == null;
     if (changed.isEmpty() && removed.isEmpty() && !first) {
       return Optional.empty();
@@ -144,7 +173,7 @@ public final class ResponsePlanner {
         && !view.routeClusters().values().stream().allMatch(clusters.acked().keySet()::containsAll);
     Map<String, Res> after;
     String version;
-    if (!holding && scope.containsAll(all.keySet())) {
+    if (!holding && (in.wildcard() || scope.containsAll(all.keySet()))) {
       after = all; // the client will have exactly this view: share it
       version = view.version(in.type());
     } else {

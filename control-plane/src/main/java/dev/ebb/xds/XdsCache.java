@@ -44,6 +44,7 @@ public final class XdsCache implements SnapshotSink {
   private final ConcurrentMap<Long, StreamState> streams = new ConcurrentHashMap<>();
   /** Resource names, one String per name across all streams (SotW requests repeat every name on every ACK). */
   private final ConcurrentMap<String, String> names = new ConcurrentHashMap<>();
+  private final Diffs diffs = new Diffs();
   private final Clock clock;
   private final XdsEvents events;
   private volatile XdsSnapshot snapshot;
@@ -57,6 +58,7 @@ public final class XdsCache implements SnapshotSink {
   @Override
   public void publish(XdsSnapshot next) {
     this.snapshot = next;
+    diffs.clear();
     for (StreamState s : streams.values()) {
       synchronized (s) {
         s.publishing = true;
@@ -214,6 +216,7 @@ public final class XdsCache implements SnapshotSink {
         // Envoy's first request for listeners and clusters subscribes to everything by naming nothing
         ts.deltaWildcard = type.get().wildcardByDefault() && request.getResourceNamesSubscribeCount() == 0;
         // a reconnecting client says what it has: only what differs is sent
+        ts.deltaTracked = TrackedVersions.mutable(ts.deltaTracked);
         request.getInitialResourceVersionsMap().forEach((n, v) -> ts.deltaTracked.put(intern(n), v));
       }
       String nonce = request.getResponseNonce();
@@ -229,9 +232,14 @@ public final class XdsCache implements SnapshotSink {
         } else {
           ts.ackedNonce = ts.sentNonce;
           ts.acked = ts.sent;
-          ts.deltaSent.forEach((n, r) -> ts.deltaTracked.put(n, r.hash()));
-          ts.deltaRemoved.forEach(ts.deltaTracked::remove);
-          ts.deltaPending.removeAll(ts.deltaSent.keySet());
+          if (!ts.deltaSent.isEmpty() || !ts.deltaRemoved.isEmpty()) {
+            ts.deltaTracked = TrackedVersions.mutable(ts.deltaTracked);
+            ts.deltaSent.forEach((n, r) -> ts.deltaTracked.put(n, r.hash()));
+            ts.deltaRemoved.forEach(ts.deltaTracked::remove);
+            ts.deltaPending.removeAll(ts.deltaSent.keySet());
+          }
+          // most clients now have exactly the shared view: share it instead of holding their own copy
+          ts.deltaTracked = TrackedVersions.compact(ts.deltaTracked, ts.acked);
           acked(s, type.get(), ts);
         }
       }
@@ -245,7 +253,8 @@ public final class XdsCache implements SnapshotSink {
       for (String n : request.getResourceNamesUnsubscribeList()) {
         if (n.equals("*")) {
           ts.deltaWildcard = false;
-        } else {
+        } else if (ts.deltaTracked.containsKey(n) || ts.deltaPending.contains(n)) {
+          ts.deltaTracked = TrackedVersions.mutable(ts.deltaTracked);
           ts.deltaTracked.remove(n);
           ts.deltaPending.remove(n);
         }
@@ -319,12 +328,14 @@ public final class XdsCache implements SnapshotSink {
           ? cds.deltaSent.keySet() : Set.of();
       ts.hasClusterChanged = false;
       ResponsePlanner.delta(new ResponsePlanner.DeltaInput(type, ts.deltaWildcard, ts.deltaTracked, ts.deltaPending,
-          ts.sent, ts.acked, ts.sentVersion, ts.nackedSignature, rewarming), view, clusters)
+          ts.sent, ts.acked, ts.sentVersion, ts.nackedSignature, rewarming), view, clusters,
+          (from, to) -> to == view.of(type) ? diffs.between(from, to) : Diffs.compute(from, to))
           .ifPresent(p -> sendDelta(s, type, ts, p, snap));
     } else {
       boolean rewarm = ts.hasClusterChanged || s.clustersSentThisPublish;
       ResponsePlanner.sotw(new ResponsePlanner.SotwInput(type, ts.wildcard, ts.requested,
-          coversAll(ts, view.of(type)), ts.sent, ts.sentVersion, ts.acked, rewarm), view, clusters)
+          coversAll(ts, view.of(type)), ts.sent, ts.sentVersion, ts.acked, rewarm), view, clusters,
+          (from, to) -> to == view.of(type) ? diffs.between(from, to) : Diffs.compute(from, to))
           .ifPresent(p -> sendSotw(s, type, ts, p, snap));
     }
   }

@@ -269,6 +269,8 @@ class AdsSequenceTest {
     assertThat(cds.getResourcesList()).extracting(r -> r.getName()).containsExactly("v1", "v2");
     cache.onDeltaRequest(s, DeltaDiscoveryRequest.newBuilder().setTypeUrl(TypeUrl.CLUSTER.url())
         .setResponseNonce(cds.getNonce()).build());
+    // it has exactly the group's view: it shares that map instead of holding its own copy of every version
+    assertThat(s.type(TypeUrl.CLUSTER).deltaTracked).isInstanceOf(TrackedVersions.class);
 
     // v2 goes away: only its removal is sent
     publish(model(0, null));
