@@ -90,6 +90,9 @@ public final class StreamState {
   final Instant opened;
   final Sender sender;
   long nonces;
+  /** Bytes of this stream's responses that its transport has not drained yet (see XdsCache's budget). */
+  long inFlightBytes;
+  boolean waitingForBudget;
   /** A CDS response went out and no EDS response since (java-control-plane's hasClusterChanged). */
   boolean clusterChanged;
   boolean delta;

@@ -49,9 +49,30 @@ public final class XdsCache implements SnapshotSink {
   private final XdsEvents events;
   private volatile XdsSnapshot snapshot;
 
+  /**
+   * Bytes of responses handed to the transport and not yet drained below its buffer threshold, over all streams.
+   * Above {@link #budgetBytes}, a stream with nothing in flight waits before it gets its next response, so
+   * thousands of nodes syncing at once hold a bounded amount of direct memory, not one full config each.
+   */
+  private final java.util.concurrent.atomic.AtomicLong inFlight = new java.util.concurrent.atomic.AtomicLong();
+  private final long budgetBytes;
+  private final java.util.Queue<StreamState> waiting = new java.util.concurrent.ConcurrentLinkedQueue<>();
+
+  public static final long DEFAULT_BUDGET_BYTES = 128L * 1024 * 1024;
+
   public XdsCache(Clock clock, XdsEvents events) {
+    this(clock, events, DEFAULT_BUDGET_BYTES);
+  }
+
+  public XdsCache(Clock clock, XdsEvents events, long budgetBytes) {
     this.clock = clock;
     this.events = events;
+    this.budgetBytes = budgetBytes;
+  }
+
+  /** Bytes handed to transports that have not drained yet (for metrics and tests). */
+  public long bytesInFlight() {
+    return inFlight.get();
   }
 
   /** Makes {@code next} current and answers every open request it changes, in the order CDS, EDS, SDS, LDS, RDS. */
@@ -94,18 +115,49 @@ public final class XdsCache implements SnapshotSink {
 
   void closed(StreamState s) {
     if (streams.remove(s.id) != null) {
+      synchronized (s) {
+        drained(s);
+      }
       events.streamClosed(s);
+      wakeWaiting();
     }
   }
 
   /** The transport can take more: plan what was held back, from the newest snapshot. */
   void onReady(StreamState s) {
     synchronized (s) {
-      for (TypeUrl t : TypeUrl.ORDER) {
-        StreamState.TypeState ts = s.type(t);
-        if (ts.deferred) {
-          ts.deferred = false;
-          evaluate(s, t);
+      drained(s);
+      resume(s);
+    }
+    wakeWaiting();
+  }
+
+  private void drained(StreamState s) {
+    if (s.inFlightBytes > 0) {
+      inFlight.addAndGet(-s.inFlightBytes);
+      s.inFlightBytes = 0;
+    }
+  }
+
+  /** Plans every type that was held back on {@code s}. Holds its monitor. */
+  private void resume(StreamState s) {
+    s.waitingForBudget = false;
+    for (TypeUrl t : TypeUrl.ORDER) {
+      StreamState.TypeState ts = s.type(t);
+      if (ts.deferred) {
+        ts.deferred = false;
+        evaluate(s, t);
+      }
+    }
+  }
+
+  /** Streams that waited for the budget go on while there is room; never holds two streams' monitors. */
+  private void wakeWaiting() {
+    StreamState next;
+    while (inFlight.get() < budgetBytes && (next = waiting.poll()) != null) {
+      if (streams.containsKey(next.id)) {
+        synchronized (next) {
+          resume(next);
         }
       }
     }
@@ -320,6 +372,14 @@ public final class XdsCache implements SnapshotSink {
       ts.deferred = true; // planned from the newest snapshot once the transport drains
       return;
     }
+    if (s.inFlightBytes == 0 && inFlight.get() >= budgetBytes) {
+      ts.deferred = true; // other streams hold the budget: this one goes on when some of it drains
+      if (!s.waitingForBudget) {
+        s.waitingForBudget = true;
+        waiting.add(s);
+      }
+      return;
+    }
     XdsSnapshot.View view = snap.view(s.group);
     StreamState.TypeState cds = s.type(TypeUrl.CLUSTER);
     ResponsePlanner.ClusterAcks clusters = new ResponsePlanner.ClusterAcks(cds.wildcard, cds.acked);
@@ -378,6 +438,7 @@ public final class XdsCache implements SnapshotSink {
     ts.sentNonceVersion = p.version();
     clusterFlag(s, type);
     s.sender.send(response);
+    counted(s, response.getSerializedSize());
     events.pushed(s, type, p.version(), response.getResourcesCount(), response.getSerializedSize());
     events.responded(s, type, response);
   }
@@ -401,8 +462,17 @@ public final class XdsCache implements SnapshotSink {
     ts.sentNonceVersion = p.version();
     clusterFlag(s, type);
     s.sender.send(response);
+    counted(s, response.getSerializedSize());
     events.pushed(s, type, p.version(), response.getResourcesCount(), response.getSerializedSize());
     events.responded(s, type, response);
+  }
+
+  /** A response the transport could not take below its threshold counts against the budget until it drains. */
+  private void counted(StreamState s, int bytes) {
+    if (!s.sender.ready()) {
+      s.inFlightBytes += bytes;
+      inFlight.addAndGet(bytes);
+    }
   }
 
   /** Envoy re-warms clusters after a CDS response and waits for their endpoints: the next EDS goes in full. */

@@ -42,7 +42,7 @@ class AdsSequenceTest {
   static final Node GRPC = Node.newBuilder().setId("grpc-1").setUserAgentName("grpc-java").build();
 
   /** A transport whose readiness the test controls. */
-  static final class FakeTransport implements StreamState.Sender {
+  static class FakeTransport implements StreamState.Sender {
     boolean ready = true;
     final List<Message> sent = new ArrayList<>();
 
@@ -256,6 +256,41 @@ class AdsSequenceTest {
     assertThat(weightOf(t.last(), "v2")).isEqualTo("9000");
     cache.onReady(s);
     assertThat(t.sent).hasSize(before + 1);
+  }
+
+  @Test
+  void streamsWaitForTheBytesInFlightOfOthersToDrainSoASyncHoldsBoundedMemory() {
+    XdsCache small = new XdsCache(Clock.fixed(NOW, ZoneOffset.UTC), XdsEvents.NONE, 1);
+    small.publish(XdsSnapshot.of(translator.translate(RolloutEngine.desired(model(2000, "v2"), NOW)))
+        .published(1, NOW));
+    // transports that cannot take more after one response (their buffer is over its threshold)
+    FakeTransport a = new FakeTransport() {
+      @Override
+      public void send(Message response) {
+        super.send(response);
+        ready = false;
+      }
+    };
+    FakeTransport b = new FakeTransport() {
+      @Override
+      public void send(Message response) {
+        super.send(response);
+        ready = false;
+      }
+    };
+    StreamState sa = small.open(1, a);
+    StreamState sb = small.open(2, b);
+    small.onSotwRequest(sa, sotw(ENVOY, TypeUrl.CLUSTER, "", ""));
+    small.onSotwRequest(sb, sotw(ENVOY, TypeUrl.CLUSTER, "", ""));
+    assertThat(a.sent).hasSize(1);
+    assertThat(b.sent).as("the budget is held by a's response").isEmpty();
+    assertThat(small.bytesInFlight()).isPositive();
+
+    a.ready = true;
+    small.onReady(sa); // a's transport drained: b goes on
+    assertThat(b.sent).hasSize(1);
+    small.closed(sb); // a stream that goes away gives its bytes back
+    assertThat(small.bytesInFlight()).isZero();
   }
 
   @Test
