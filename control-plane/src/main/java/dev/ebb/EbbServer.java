@@ -284,8 +284,14 @@ public final class EbbServer implements AutoCloseable {
         Route route = r.route();
         boolean hit = switch (type) {
           case CLUSTER, ENDPOINT -> route.backendNames().stream().anyMatch(names::contains);
-          case LISTENER, ROUTE -> envoy ? names.contains(route.listener())
+          case LISTENER -> envoy ? names.contains(route.listener())
               : route.hosts().stream().anyMatch(names::contains);
+          case ROUTE -> envoy
+              ? names.contains(route.listener()) || route.hosts().stream()
+                  .anyMatch(h -> names.contains(EnvoyTranslator.scopedRouteName(route.listener(), h)))
+              : route.hosts().stream().anyMatch(names::contains);
+          // a rejected scope concerns every route of its listener (scope names are "<listener>/<host>")
+          case SCOPED_ROUTE -> envoy && names.stream().anyMatch(n -> n.startsWith(route.listener() + "/"));
           // a rejected certificate concerns every route on a listener that names it
           case SECRET -> envoy && pipeline.published().get().desired().listeners().stream()
               .anyMatch(l -> l.name().equals(route.listener()) && l.secretName().filter(names::contains).isPresent());

@@ -174,7 +174,7 @@ public final class StatusReport {
       if (g.isEmpty()) {
         continue;
       }
-      String rcName = g.get().envoy() ? r.route().listener() : r.route().hosts().get(0);
+      String rcName = g.get().envoy() ? envoyRouteName(r, p) : r.route().hosts().get(0);
       var res = p.snapshot().view(g.get()).of(TypeUrl.ROUTE).get(rcName);
       if (res == null || !s.subscribed(TypeUrl.ROUTE, rcName)) {
         continue;
@@ -185,6 +185,21 @@ public final class StatusReport {
       }
     }
     return current + "/" + total;
+  }
+
+  /**
+   * The RouteConfiguration that carries a route to Envoy nodes: the listener's, or, on a listener that scopes
+   * routes by host, the one of the route's first exact host.
+   */
+  static String envoyRouteName(DesiredState.RouteState r, Pipeline.Published p) {
+    String listener = r.route().listener();
+    boolean scoped = p.desired().listeners().stream()
+        .anyMatch(l -> l.name().equals(listener) && l.scopesRoutesByHost());
+    if (!scoped) {
+      return listener;
+    }
+    return r.route().hosts().stream().filter(h -> !h.startsWith("*")).findFirst()
+        .map(h -> dev.ebb.translate.EnvoyTranslator.scopedRouteName(listener, h)).orElse(listener);
   }
 
   private static Map<String, Object> drain(DesiredState.Drain d, Instant now, dev.ebb.load.LoadTracker load) {

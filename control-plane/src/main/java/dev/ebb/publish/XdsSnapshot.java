@@ -33,8 +33,12 @@ public final class XdsSnapshot {
     }
   }
 
-  /** A socket listener and its RouteConfiguration, with the node clusters that get them. */
-  public record ListenerRes(Res listener, Res routes, Translation.EnvoyListener source) {}
+  /**
+   * A socket listener and what it references, hashed: its RouteConfigurations and scopes by name (see
+   * {@link Translation.EnvoyListener}); {@code source} says which node clusters get them.
+   */
+  public record ListenerRes(Res listener, SortedMap<String, Res> routes, SortedMap<String, Res> scopes,
+      Translation.EnvoyListener source) {}
 
   private final String version;
   private final SortedMap<String, Res> clusters;
@@ -69,8 +73,12 @@ public final class XdsSnapshot {
       m.values().forEach(r -> all.append(r.name()).append('=').append(r.hash()).append(';'));
       all.append('|');
     }
-    envoyListeners.forEach(l -> all.append(l.listener().hash()).append(l.routes().hash())
-        .append(l.source().spec().nodeClusters()).append(';'));
+    envoyListeners.forEach(l -> {
+      all.append(l.listener().hash());
+      l.routes().values().forEach(r -> all.append(r.name()).append('=').append(r.hash()).append(','));
+      l.scopes().values().forEach(r -> all.append(r.name()).append('=').append(r.hash()).append(','));
+      all.append(l.source().spec().nodeClusters()).append(';');
+    });
     this.version = Res.shortSha256(all.toString().getBytes(StandardCharsets.UTF_8));
   }
 
@@ -95,17 +103,33 @@ public final class XdsSnapshot {
     if (previous != null) {
       previous.envoyListeners.forEach(l -> {
         previousListeners.put("l/" + l.listener().name(), l.listener());
-        previousListeners.put("r/" + l.routes().name(), l.routes());
+        l.routes().forEach((n, r) -> previousListeners.put("r/" + n, r));
+        l.scopes().forEach((n, r) -> previousListeners.put("s/" + n, r));
       });
     }
     List<ListenerRes> listeners = new ArrayList<>();
     Map<String, Set<String>> refs = new TreeMap<>();
     List<String> problems = new ArrayList<>();
     for (Translation.EnvoyListener l : t.envoyListeners()) {
+      SortedMap<String, Res> routes = new TreeMap<>();
+      l.routeConfigurations().forEach((n, rc) -> {
+        routes.put(n, reuse(previousListeners.get("r/" + n), rc));
+        refs.put("envoy/" + n, clusterRefs(rc));
+      });
+      SortedMap<String, Res> scopes = new TreeMap<>();
+      l.scopes().forEach((n, scope) -> {
+        scopes.put(n, reuse(previousListeners.get("s/" + n), scope));
+        // a scope and the RouteConfiguration it names travel together into every view that gets the listener,
+        // and Envoy asks for that RouteConfiguration by name as soon as it has the scope: it must be there
+        if (!l.routeConfigurations().containsKey(scope.getRouteConfigurationName())) {
+          problems.add("scope " + n + " of listener " + l.spec().name() + " names RouteConfiguration "
+              + scope.getRouteConfigurationName() + ", which is not sent");
+        }
+      });
       listeners.add(new ListenerRes(reuse(previousListeners.get("l/" + l.listener().getName()), l.listener()),
-          reuse(previousListeners.get("r/" + l.routes().getName()), l.routes()), l));
-      refs.put("envoy/" + l.routes().getName(), clusterRefs(l.routes()));
+          Collections.unmodifiableSortedMap(routes), Collections.unmodifiableSortedMap(scopes), l));
     }
+    problems.addAll(sharedScopeTables(t.envoyListeners()));
     t.grpcRoutes().forEach((name, rc) -> refs.put("grpc/" + name, clusterRefs(rc)));
     refs.forEach((rc, names) -> names.stream().filter(n -> !clusters.containsKey(n))
         .forEach(n -> problems.add("RouteConfiguration " + rc + " names cluster " + n + ", which is not sent")));
@@ -123,6 +147,24 @@ public final class XdsSnapshot {
     }
     return new XdsSnapshot(clusters, grpcClusters, endpoints, List.copyOf(listeners), grpcListeners, grpcRoutes,
         refs, secrets);
+  }
+
+  /**
+   * Envoy subscribes to scopes as a wildcard, so every scoped listener of a node gets every scope the node is
+   * sent: two scoped listeners on one node would share one table of scopes (the parsers refuse this).
+   */
+  private static List<String> sharedScopeTables(List<Translation.EnvoyListener> listeners) {
+    List<String> problems = new ArrayList<>();
+    List<Translation.EnvoyListener> scoped = listeners.stream().filter(l -> l.spec().scopesRoutesByHost()).toList();
+    for (int i = 0; i < scoped.size(); i++) {
+      for (int j = i + 1; j < scoped.size(); j++) {
+        if (scoped.get(i).spec().sharesNodesWith(scoped.get(j).spec())) {
+          problems.add("listeners " + scoped.get(i).spec().name() + " and " + scoped.get(j).spec().name()
+              + " both scope routes by host for the same Envoy nodes");
+        }
+      }
+    }
+    return problems;
   }
 
   public static XdsSnapshot empty() {
@@ -180,21 +222,26 @@ public final class XdsSnapshot {
     if (group.envoy()) {
       SortedMap<String, Res> listeners = new TreeMap<>();
       SortedMap<String, Res> routes = new TreeMap<>();
+      SortedMap<String, Res> scopes = new TreeMap<>();
       SortedMap<String, Res> viewSecrets = new TreeMap<>();
       for (ListenerRes l : envoyListeners) {
         if (l.source().spec().servesNodeCluster(group.nodeCluster())) {
           l.source().spec().secretName().ifPresent(n -> viewSecrets.put(n, secrets.get(n)));
           listeners.put(l.listener().name(), l.listener());
-          routes.put(l.routes().name(), l.routes());
-          viewRefs.put(l.routes().name(), routeClusters.get("envoy/" + l.routes().name()));
+          routes.putAll(l.routes());
+          scopes.putAll(l.scopes());
+          // make-before-break covers the per-host RouteConfigurations of scoped listeners too
+          l.routes().keySet().forEach(n -> viewRefs.put(n, routeClusters.get("envoy/" + n)));
         }
       }
       byType.put(TypeUrl.LISTENER, Collections.unmodifiableSortedMap(listeners));
+      byType.put(TypeUrl.SCOPED_ROUTE, Collections.unmodifiableSortedMap(scopes));
       byType.put(TypeUrl.ROUTE, Collections.unmodifiableSortedMap(routes));
       // the same map object as long as this group's secrets are all of them (the common case)
       byType.put(TypeUrl.SECRET, viewSecrets.equals(secrets) ? secrets : Collections.unmodifiableSortedMap(viewSecrets));
     } else {
       byType.put(TypeUrl.SECRET, Collections.emptySortedMap());
+      byType.put(TypeUrl.SCOPED_ROUTE, Collections.emptySortedMap());
       byType.put(TypeUrl.LISTENER, grpcListeners);
       byType.put(TypeUrl.ROUTE, grpcRoutes);
       grpcRoutes.keySet().forEach(n -> viewRefs.put(n, routeClusters.get("grpc/" + n)));
@@ -263,6 +310,8 @@ public final class XdsSnapshot {
     } else if (m instanceof io.envoyproxy.envoy.config.listener.v3.Listener l) {
       return l.getName();
     } else if (m instanceof io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret s) {
+      return s.getName();
+    } else if (m instanceof io.envoyproxy.envoy.config.route.v3.ScopedRouteConfiguration s) {
       return s.getName();
     }
     return ((RouteConfiguration) m).getName();

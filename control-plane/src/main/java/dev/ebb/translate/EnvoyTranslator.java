@@ -47,12 +47,15 @@ import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.route.v3.RouteAction;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
 import io.envoyproxy.envoy.config.route.v3.RouteMatch;
+import io.envoyproxy.envoy.config.route.v3.ScopedRouteConfiguration;
 import io.envoyproxy.envoy.config.route.v3.VirtualHost;
 import io.envoyproxy.envoy.config.route.v3.WeightedCluster;
 import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.Rds;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.ScopedRds;
+import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.ScopedRoutes;
 import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions;
 import io.envoyproxy.envoy.type.v3.Percent;
 import java.time.Duration;
@@ -114,6 +117,7 @@ public final class EnvoyTranslator {
   private final Memo<String, Listener> apiListenerMemo = new Memo<>();
   private final Memo<List<Object>, RouteConfiguration> routeMemo = new Memo<>();
   private final Memo<TlsSecret, Secret> secretMemo = new Memo<>();
+  private final Memo<String, ScopedRouteConfiguration> scopeMemo = new Memo<>();
 
   public EnvoyTranslator(Settings settings) {
     this.settings = settings;
@@ -133,6 +137,7 @@ public final class EnvoyTranslator {
       apiListenerMemo.roll();
       routeMemo.roll();
       secretMemo.roll();
+      scopeMemo.roll();
     }
   }
 
@@ -166,9 +171,10 @@ public final class EnvoyTranslator {
     for (ListenerSpec spec : state.listeners()) {
       List<RouteState> onListener = state.routes().stream()
           .filter(r -> r.route().listener().equals(spec.name())).toList();
-      envoyListeners.add(new Translation.EnvoyListener(spec, listenerMemo.get(spec, this::socketListener),
-          routeMemo.get(List.of(spec.name(), onListener, false), k -> routeConfiguration(spec.name(), onListener,
-              false))));
+      Listener listener = listenerMemo.get(spec, this::socketListener);
+      envoyListeners.add(spec.scopesRoutesByHost() ? scopedListener(spec, listener, onListener)
+          : new Translation.EnvoyListener(spec, listener, routeMemo.get(List.of(spec.name(), onListener, false),
+              k -> routeConfiguration(spec.name(), onListener, false))));
     }
     SortedMap<String, Listener> grpcListeners = new TreeMap<>();
     SortedMap<String, RouteConfiguration> grpcRoutes = new TreeMap<>();
@@ -192,6 +198,77 @@ public final class EnvoyTranslator {
     return new Translation(clusters, grpcClusters, endpoints, envoyListeners, grpcListeners, grpcRoutes, secrets);
   }
 
+  /**
+   * The name of the scope, and of the RouteConfiguration it names, for one host of a listener that scopes routes
+   * by host: {@code <listener>/<host>}. Stable, and never the name of another RouteConfiguration an Envoy node
+   * gets: listener names (the other RouteConfigurations' names) cannot contain '/'.
+   */
+  public static String scopedRouteName(String listener, String host) {
+    return listener + "/" + host;
+  }
+
+  /**
+   * A listener with {@code routeScoping: host}: one scope per exact host, each naming a RouteConfiguration that
+   * holds that host alone, so a change to one route resends only the small RouteConfigurations of its hosts.
+   * Unchanged hosts keep their very message objects (memo), so their hashes are reused.
+   */
+  private Translation.EnvoyListener scopedListener(ListenerSpec spec, Listener listener, List<RouteState> onListener) {
+    Map<String, List<RouteState>> byHost = new TreeMap<>();
+    for (RouteState r : onListener) {
+      for (String host : r.route().hosts()) {
+        // the parsers refuse wildcard hosts here (SPEC 7); one that still arrives (a route's last good version
+        // from before its listener scoped routes) has no scope it could live in: Envoy matches scopes exactly
+        if (spec.hostProblem(host).isEmpty()) {
+          byHost.computeIfAbsent(host, h -> new ArrayList<>()).add(r);
+        }
+      }
+    }
+    SortedMap<String, RouteConfiguration> routes = new TreeMap<>();
+    SortedMap<String, ScopedRouteConfiguration> scopes = new TreeMap<>();
+    byHost.forEach((host, hostRoutes) -> {
+      String name = scopedRouteName(spec.name(), host);
+      routes.put(name, routeMemo.get(List.of(name, hostRoutes), k -> hostRouteConfiguration(name, host, hostRoutes)));
+      scopes.put(name, scopeMemo.get(name, k -> scope(name, host)));
+    });
+    return new Translation.EnvoyListener(spec, listener, java.util.Collections.unmodifiableSortedMap(routes),
+        java.util.Collections.unmodifiableSortedMap(scopes));
+  }
+
+  /** The scope of one host: its key is the host itself, and it names its RouteConfiguration (same name). */
+  static ScopedRouteConfiguration scope(String name, String host) {
+    return ScopedRouteConfiguration.newBuilder()
+        .setName(name)
+        .setRouteConfigurationName(name)
+        .setKey(ScopedRouteConfiguration.Key.newBuilder()
+            .addFragments(ScopedRouteConfiguration.Key.Fragment.newBuilder().setStringKey(host)))
+        .build();
+  }
+
+  /**
+   * The connection manager's scoped routes: the scope key is the host of the {@code :authority} header (an
+   * HTTP/1.1 Host header becomes {@code :authority} in Envoy). The key is the part before the first ':', so a
+   * port never reaches the lookup, whatever the order in which Envoy strips it: Envoy snaps a scope once before
+   * {@code strip_any_host_port} runs and selects it again afterwards (conn_manager_impl.cc,
+   * {@code ActiveStream::decodeHeaders} and {@code refreshCachedRoute}). Hosts are names, never IPv6 literals
+   * (see Addresses.hostProblem), so ':' only ever starts a port.
+   */
+  static ScopedRoutes scopedRoutes(ListenerSpec spec) {
+    return ScopedRoutes.newBuilder()
+        .setName(spec.name())
+        .setScopeKeyBuilder(ScopedRoutes.ScopeKeyBuilder.newBuilder()
+            .addFragments(ScopedRoutes.ScopeKeyBuilder.FragmentBuilder.newBuilder()
+                .setHeaderValueExtractor(ScopedRoutes.ScopeKeyBuilder.FragmentBuilder.HeaderValueExtractor
+                    .newBuilder()
+                    .setName(":authority")
+                    .setElementSeparator(":")
+                    // index 0 set explicitly: Envoy refuses an extractor whose extract_type is not set
+                    // (scoped_config_impl.cc, HeaderValueExtractorImpl)
+                    .setIndex(0))))
+        .setRdsConfigSource(ads())
+        .setScopedRds(ScopedRds.newBuilder().setScopedRdsConfigSource(ads()))
+        .build();
+  }
+
   static ConfigSource ads() {
     return ConfigSource.newBuilder()
         .setAds(AggregatedConfigSource.getDefaultInstance())
@@ -209,7 +286,6 @@ public final class EnvoyTranslator {
     HttpConnectionManager.Builder hcm = HttpConnectionManager.newBuilder()
         .setStatPrefix(spec.name())
         .setCodecType(HttpConnectionManager.CodecType.AUTO)
-        .setRds(Rds.newBuilder().setRouteConfigName(spec.name()).setConfigSource(ads()))
         .addUpgradeConfigs(HttpConnectionManager.UpgradeConfig.newBuilder().setUpgradeType("websocket"))
         // RFC 8441: WebSocket over HTTP/2 (extended CONNECT); bounded streams and windows per connection
         .setHttp2ProtocolOptions(Http2ProtocolOptions.newBuilder().setAllowConnect(true)
@@ -226,6 +302,12 @@ public final class EnvoyTranslator {
             .setHeadersWithUnderscoresAction(
                 io.envoyproxy.envoy.config.core.v3.HttpProtocolOptions.HeadersWithUnderscoresAction.DROP_HEADER))
         .addHttpFilters(router());
+    // routes by RDS, never inline (ENVOY-NOTES): a route change must never change the listener
+    if (spec.scopesRoutesByHost()) {
+      hcm.setScopedRoutes(scopedRoutes(spec));
+    } else {
+      hcm.setRds(Rds.newBuilder().setRouteConfigName(spec.name()).setConfigSource(ads()));
+    }
     if (spec.accessLog()) {
       hcm.addAccessLog(AccessLogs.stdoutJson())
           // a WebSocket is logged when it is upgraded (which version it went to), not only when it ends
@@ -289,21 +371,33 @@ public final class EnvoyTranslator {
       }
     }
     RouteConfiguration.Builder rc = RouteConfiguration.newBuilder().setName(name);
-    byHost.forEach((host, hostRoutes) -> {
-      VirtualHost.Builder vh = VirtualHost.newBuilder().setName(host).addDomains(host);
-      if (withPortForms && !host.startsWith("*")) {
-        vh.addDomains(host + ":*");
-      }
-      Map<String, RouteState> byPrefix = new LinkedHashMap<>();
-      hostRoutes.stream()
-          .sorted(Comparator.<RouteState>comparingInt(r -> -r.route().pathPrefix().length())
-              .thenComparing(r -> r.route().pathPrefix())
-              .thenComparing(r -> r.route().name()))
-          .forEach(r -> byPrefix.putIfAbsent(r.route().pathPrefix(), r));
-      byPrefix.values().forEach(r -> vh.addRoutes(route(r)));
-      rc.addVirtualHosts(vh);
-    });
+    byHost.forEach((host, hostRoutes) -> rc.addVirtualHosts(virtualHost(host, hostRoutes, withPortForms)));
     return rc.build();
+  }
+
+  /**
+   * The RouteConfiguration a scope names: the virtual host of {@code host} alone, even when a route also serves
+   * other hosts (their scopes have their own), so that it stays a few hundred bytes. Its domain is the plain host,
+   * as on a listener without scoping: the scope lookup already picked the host, and the virtual host match sees
+   * the {@code :authority} without its port ({@code strip_any_host_port}).
+   */
+  static RouteConfiguration hostRouteConfiguration(String name, String host, List<RouteState> routes) {
+    return RouteConfiguration.newBuilder().setName(name).addVirtualHosts(virtualHost(host, routes, false)).build();
+  }
+
+  private static VirtualHost virtualHost(String host, List<RouteState> hostRoutes, boolean withPortForms) {
+    VirtualHost.Builder vh = VirtualHost.newBuilder().setName(host).addDomains(host);
+    if (withPortForms && !host.startsWith("*")) {
+      vh.addDomains(host + ":*");
+    }
+    Map<String, RouteState> byPrefix = new LinkedHashMap<>();
+    hostRoutes.stream()
+        .sorted(Comparator.<RouteState>comparingInt(r -> -r.route().pathPrefix().length())
+            .thenComparing(r -> r.route().pathPrefix())
+            .thenComparing(r -> r.route().name()))
+        .forEach(r -> byPrefix.putIfAbsent(r.route().pathPrefix(), r));
+    byPrefix.values().forEach(r -> vh.addRoutes(route(r)));
+    return vh.build();
   }
 
   static io.envoyproxy.envoy.config.route.v3.Route route(RouteState state) {

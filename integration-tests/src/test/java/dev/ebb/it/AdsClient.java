@@ -9,6 +9,7 @@ import io.envoyproxy.envoy.config.core.v3.Node;
 import io.envoyproxy.envoy.config.endpoint.v3.ClusterLoadAssignment;
 import io.envoyproxy.envoy.config.listener.v3.Listener;
 import io.envoyproxy.envoy.config.route.v3.RouteConfiguration;
+import io.envoyproxy.envoy.config.route.v3.ScopedRouteConfiguration;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
@@ -33,8 +34,10 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * A raw ADS client that subscribes the way Envoy does: listeners and clusters as wildcards, then the
- * ClusterLoadAssignments of the clusters it got and the RouteConfigurations its listeners name. It ACKs
- * every response unless told to NACK the next one of a type, and records everything it receives.
+ * ClusterLoadAssignments of the clusters it got and the RouteConfigurations its listeners name; for a listener
+ * whose connection manager has {@code scoped_routes}, the scopes as a wildcard (as Envoy's
+ * {@code ScopedRdsConfigSubscription} does) and then the RouteConfigurations the scopes name. It ACKs every
+ * response unless told to NACK the next one of a type, and records everything it receives.
  */
 final class AdsClient implements AutoCloseable {
   static final String CDS = "type.googleapis.com/envoy.config.cluster.v3.Cluster";
@@ -42,6 +45,7 @@ final class AdsClient implements AutoCloseable {
   static final String LDS = "type.googleapis.com/envoy.config.listener.v3.Listener";
   static final String RDS = "type.googleapis.com/envoy.config.route.v3.RouteConfiguration";
   static final String SDS = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret";
+  static final String SRDS = "type.googleapis.com/envoy.config.route.v3.ScopedRouteConfiguration";
 
   enum Variant { SOTW, DELTA }
 
@@ -58,6 +62,8 @@ final class AdsClient implements AutoCloseable {
   private final Map<String, String> nackNext = new ConcurrentHashMap<>();
   private final Map<String, String> ackedVersion = new ConcurrentHashMap<>();
   private final Map<String, Set<String>> subscribed = new ConcurrentHashMap<>();
+  /** Types subscribed as a wildcard after the stream started (scopes, once a listener has scoped routes). */
+  private final Set<String> wildcards = ConcurrentHashMap.newKeySet();
   private final Set<String> holdAcks = ConcurrentHashMap.newKeySet();
   private final List<Runnable> heldAcks = new ArrayList<>();
   private StreamObserver<DiscoveryRequest> sotw;
@@ -159,7 +165,8 @@ final class AdsClient implements AutoCloseable {
       sendSotw(type, names, ackedVersion.getOrDefault(type, ""), r.getNonce(), nack);
       return;
     }
-    if (type.equals(CDS) || type.equals(LDS)) {
+    if (type.equals(CDS) || type.equals(LDS) || type.equals(SRDS)) {
+      // wildcard types: a state-of-the-world response holds them all
       state.put(type, resources);
       bytes.put(type, raw);
     } else {
@@ -178,20 +185,54 @@ final class AdsClient implements AutoCloseable {
     }
   }
 
-  /** After clusters, ask for their endpoints; after listeners, for their routes (as Envoy does). */
+  /**
+   * After clusters, ask for their endpoints; after listeners, for their certificates, their scopes (a wildcard)
+   * and their routes; after scopes, for the routes they name (as Envoy does).
+   */
   private void followUp(String type) {
     if (type.equals(CDS)) {
       subscribe(EDS, state.getOrDefault(CDS, Map.of()).keySet());
     } else if (type.equals(LDS)) {
-      Set<String> rds = new TreeSet<>();
       Set<String> sds = new TreeSet<>();
+      boolean scoped = false;
       for (Message m : state.getOrDefault(LDS, Map.of()).values()) {
-        rdsName((Listener) m).ifPresent(rds::add);
         sds.addAll(secretNames((Listener) m));
+        scoped |= hasScopedRoutes((Listener) m);
       }
       // Envoy asks for the certificates a listener names before it warms the listener
       subscribe(SDS, sds);
-      subscribe(RDS, rds);
+      if (scoped) {
+        subscribeWildcard(SRDS);
+      }
+      subscribe(RDS, routeNames());
+    } else if (type.equals(SRDS)) {
+      subscribe(RDS, routeNames());
+    }
+  }
+
+  /** The RouteConfigurations the listeners name by RDS and the scopes name. */
+  private Set<String> routeNames() {
+    Set<String> rds = new TreeSet<>();
+    for (Message m : state.getOrDefault(LDS, Map.of()).values()) {
+      rdsName((Listener) m).ifPresent(rds::add);
+    }
+    if (wildcards.contains(SRDS)) {
+      for (Message m : state.getOrDefault(SRDS, Map.of()).values()) {
+        rds.add(((ScopedRouteConfiguration) m).getRouteConfigurationName());
+      }
+    }
+    return rds;
+  }
+
+  /** Subscribes to every resource of {@code type} by naming none (the first request of the type). */
+  private void subscribeWildcard(String type) {
+    if (!wildcards.add(type)) {
+      return;
+    }
+    if (variant == Variant.SOTW) {
+      sendSotw(type, List.of(), "", "", null);
+    } else {
+      delta.onNext(DeltaDiscoveryRequest.newBuilder().setNode(node).setTypeUrl(type).build());
     }
   }
 
@@ -256,6 +297,7 @@ final class AdsClient implements AutoCloseable {
         case LDS -> any.unpack(Listener.class);
         case RDS -> any.unpack(RouteConfiguration.class);
         case SDS -> any.unpack(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret.class);
+        case SRDS -> any.unpack(ScopedRouteConfiguration.class);
         default -> throw new IllegalArgumentException(type);
       };
     } catch (InvalidProtocolBufferException e) {
@@ -272,18 +314,29 @@ final class AdsClient implements AutoCloseable {
       return l.getName();
     } else if (m instanceof io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret sec) {
       return sec.getName();
+    } else if (m instanceof ScopedRouteConfiguration sc) {
+      return sc.getName();
     }
     return ((RouteConfiguration) m).getName();
   }
 
-  static java.util.Optional<String> rdsName(Listener l) {
+  static java.util.Optional<HttpConnectionManager> hcm(Listener l) {
     try {
       Any cfg = l.hasApiListener() ? l.getApiListener().getApiListener()
           : l.getFilterChains(0).getFilters(0).getTypedConfig();
-      return java.util.Optional.of(cfg.unpack(HttpConnectionManager.class).getRds().getRouteConfigName());
+      return java.util.Optional.of(cfg.unpack(HttpConnectionManager.class));
     } catch (InvalidProtocolBufferException | IndexOutOfBoundsException e) {
       return java.util.Optional.empty();
     }
+  }
+
+  /** The RouteConfiguration a listener names by RDS; none for a listener with scoped routes. */
+  static java.util.Optional<String> rdsName(Listener l) {
+    return hcm(l).filter(HttpConnectionManager::hasRds).map(h -> h.getRds().getRouteConfigName());
+  }
+
+  static boolean hasScopedRoutes(Listener l) {
+    return hcm(l).map(HttpConnectionManager::hasScopedRoutes).orElse(false);
   }
 
   /** The SDS secrets a listener's filter chains name for their certificates. */

@@ -9,6 +9,7 @@ import dev.ebb.api.model.ListenerTls;
 import dev.ebb.api.model.Protocol;
 import dev.ebb.api.model.Rollout;
 import dev.ebb.api.model.Route;
+import dev.ebb.api.model.RouteScoping;
 import dev.ebb.api.text.Addresses;
 import dev.ebb.api.text.Durations;
 import dev.ebb.api.text.Weights;
@@ -41,7 +42,7 @@ public final class FileConfigParser {
   private static final Pattern NAME = Pattern.compile("[A-Za-z0-9]([A-Za-z0-9._-]{0,251}[A-Za-z0-9])?");
   private static final Set<String> TOP = Set.of("listeners", "routes", "backends");
   private static final Set<String> LISTENER_FIELDS = Set.of("name", "address", "port", "nodeClusters", "tls",
-      "trustedHops", "accessLog");
+      "trustedHops", "accessLog", "routeScoping");
   private static final Set<String> TLS_FIELDS = Set.of("certFile", "keyFile", "secret");
   private static final Pattern KUBE_NAME = Pattern.compile("[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?");
   private static final Set<String> ROUTE_FIELDS = Set.of("name", "hosts", "protocol", "pathPrefix", "listener",
@@ -115,7 +116,7 @@ public final class FileConfigParser {
     int index = 0;
     for (Node n : listenerNodes) {
       index++;
-      parseListener(n, index, listenerNames, ports).ifPresentOrElse(listeners::add, () -> {});
+      parseListener(n, index, listenerNames, ports, listeners).ifPresentOrElse(listeners::add, () -> {});
     }
     // names of listeners that were declared, valid or not: routes may reference them
     for (Node n : listenerNodes) {
@@ -147,6 +148,14 @@ public final class FileConfigParser {
 
     Set<String> allListenerNames = new HashSet<>(listenerNames);
     allListenerNames.addAll(invalidListeners);
+    // a listener declared with routeScoping: host refuses wildcard hosts even while it is invalid: its last
+    // good version (which LastGood may keep) most likely scopes routes too
+    Map<String, RouteScoping> scoping = new HashMap<>();
+    for (Node n : listenerNodes) {
+      nameOf(n).ifPresent(name -> scalarOf(n, "routeScoping").flatMap(RouteScoping::parse)
+          .ifPresent(sc -> scoping.putIfAbsent(name, sc)));
+    }
+    listeners.forEach(l -> scoping.put(l.name(), l.routeScoping()));
     List<Route> routes = new ArrayList<>();
     Set<String> invalidRoutes = new LinkedHashSet<>();
     Set<String> seenRoutes = new HashSet<>();
@@ -154,7 +163,7 @@ public final class FileConfigParser {
     index = 0;
     for (Node n : routeNodes) {
       index++;
-      Optional<Route> r = parseRoute(n, index, seenRoutes, allListenerNames, declaredBackends, servedBy);
+      Optional<Route> r = parseRoute(n, index, seenRoutes, allListenerNames, scoping, declaredBackends, servedBy);
       if (r.isPresent()) {
         routes.add(r.get());
       } else {
@@ -166,7 +175,8 @@ public final class FileConfigParser {
         errors, warnings);
   }
 
-  private Optional<ListenerSpec> parseListener(Node n, int index, Set<String> names, Map<String, String> ports) {
+  private Optional<ListenerSpec> parseListener(Node n, int index, Set<String> names, Map<String, String> ports,
+      List<ListenerSpec> before) {
     if (!(n instanceof MappingNode m)) {
       errors.add(new ConfigError("listener #" + index, "(entry)", "",
           "listener #" + index + ": must be a mapping with name and port", Optional.of(location(n))));
@@ -203,6 +213,21 @@ public final class FileConfigParser {
       }
     }
     boolean accessLog = bool(y, "accessLog", true);
+    String scopingText = y.scalar("routeScoping").orElse(RouteScoping.NONE.wireName());
+    RouteScoping routeScoping = RouteScoping.parse(scopingText).orElseGet(() -> {
+      y.problem("routeScoping", scopingText, scopingText + " is not one of none, host");
+      return RouteScoping.NONE;
+    });
+    if (routeScoping == RouteScoping.HOST) {
+      // Envoy subscribes to scopes as a wildcard (scoped_rds.h: subscription_->start({})), so every scoped
+      // listener of a node shares the node's one table of scopes: a second one would serve the first one's
+      // hosts, and a host on both would be a "scope key conflict" that rejects the whole update
+      ListenerSpec probe = new ListenerSpec(name.orElse(""), address, port, nodeClusters);
+      before.stream().filter(l -> l.scopesRoutesByHost() && l.sharesNodesWith(probe)).findFirst()
+          .ifPresent(other -> y.problem("routeScoping", scopingText, "host is also set on listener " + other.name()
+              + ", which serves the same Envoy nodes; Envoy keeps one table of host scopes per node, so only one"
+              + " listener per node may scope routes by host (give them disjoint nodeClusters)"));
+    }
     if (port > 0) {
       String key = address + ":" + port;
       String other = ports.putIfAbsent(key, name.orElse("#" + index));
@@ -214,7 +239,7 @@ public final class FileConfigParser {
       return Optional.empty();
     }
     return Optional.of(new ListenerSpec(name.orElseThrow(), address, port, nodeClusters, tls, trustedHops,
-        accessLog));
+        accessLog, routeScoping));
   }
 
   /** {@code tls: {certFile, keyFile}} or {@code tls: {secret: NAMESPACE/NAME}} (SPEC 10). */
@@ -362,7 +387,7 @@ public final class FileConfigParser {
   }
 
   private Optional<Route> parseRoute(Node n, int index, Set<String> seen, Set<String> listenerNames,
-      Set<String> backendNames, Map<String, String> servedBy) {
+      Map<String, RouteScoping> scoping, Set<String> backendNames, Map<String, String> servedBy) {
     if (!(n instanceof MappingNode m)) {
       errors.add(new ConfigError("route #" + index, "(entry)", "",
           "route #" + index + ": must be a mapping with name, hosts and stable", Optional.of(location(n))));
@@ -408,6 +433,10 @@ public final class FileConfigParser {
     String listener = y.scalar("listener").orElse(Route.DEFAULT_LISTENER);
     if (!listenerNames.contains(listener)) {
       y.problem("listener", listener, "listener " + listener + " is not defined");
+    }
+    RouteScoping onListener = scoping.getOrDefault(listener, RouteScoping.NONE);
+    for (String h : hosts) {
+      onListener.hostProblem(listener, h).ifPresent(why -> y.problem("hosts", h, why));
     }
     Optional<String> stable = y.requiredScalar("stable");
     stable.ifPresent(s -> {
@@ -515,9 +544,14 @@ public final class FileConfigParser {
   }
 
   private static Optional<String> nameOf(Node n) {
+    return scalarOf(n, "name");
+  }
+
+  /** A scalar field of a mapping, read without validating anything else. */
+  private static Optional<String> scalarOf(Node n, String field) {
     if (n instanceof MappingNode m) {
       return m.getValue().stream()
-          .filter(t -> t.getKeyNode() instanceof ScalarNode k && k.getValue().equals("name"))
+          .filter(t -> t.getKeyNode() instanceof ScalarNode k && k.getValue().equals(field))
           .map(t -> t.getValueNode())
           .filter(v -> v instanceof ScalarNode)
           .map(v -> ((ScalarNode) v).getValue())

@@ -30,8 +30,7 @@ public final class LastGood {
     parsed.listeners().forEach(l -> listeners.put(l.name(), l));
     for (String name : parsed.invalidListeners()) {
       previous.listeners().stream().filter(l -> l.name().equals(name)).findFirst()
-          .filter(old -> listeners.values().stream()
-              .noneMatch(l -> l.port() == old.port() && l.address().equals(old.address())))
+          .filter(old -> fitsBeside(old, listeners))
           .ifPresent(l -> listeners.put(name, l));
     }
     Map<String, Backend> backends = new LinkedHashMap<>();
@@ -68,6 +67,16 @@ public final class LastGood {
   }
 
   /**
+   * Whether an old listener can come back beside the new ones: never two listeners on one socket (a listener in
+   * the new file that took the old one's address and port wins), and never two that scope routes by host for the
+   * same Envoy nodes (a node has one table of host scopes; see FileConfigParser).
+   */
+  private static boolean fitsBeside(ListenerSpec old, Map<String, ListenerSpec> listeners) {
+    return listeners.values().stream().noneMatch(l -> (l.port() == old.port() && l.address().equals(old.address()))
+        || (l.scopesRoutesByHost() && old.scopesRoutesByHost() && l.sharesNodesWith(old)));
+  }
+
+  /**
    * The field whose reference cannot be served, if any. A backend missing now but present in the previous
    * model is taken from there (its last good version), and so is a listener.
    */
@@ -76,10 +85,8 @@ public final class LastGood {
     if (!listeners.containsKey(r.listener())) {
       Optional<ListenerSpec> old = previous.listeners().stream()
           .filter(l -> l.name().equals(r.listener())).findFirst()
-          // never two listeners on one socket: a listener in the new file that took the old one's
-          // address and port wins, as for invalid listeners above
-          .filter(o -> listeners.values().stream()
-              .noneMatch(l -> l.port() == o.port() && l.address().equals(o.address())));
+          // as for invalid listeners above
+          .filter(o -> fitsBeside(o, listeners));
       if (old.isEmpty()) {
         return Optional.of("listener");
       }

@@ -53,8 +53,8 @@ public final class AnnotationParser {
     Map<String, List<EndpointSlice>> slicesByService = new HashMap<>();
     slices.forEach(s -> slicesByService.computeIfAbsent(s.namespace() + "/" + s.serviceName(),
         k -> new ArrayList<>()).add(s));
-    Set<String> listenerNames = new LinkedHashSet<>();
-    listeners.forEach(l -> listenerNames.add(l.name()));
+    Map<String, ListenerSpec> listenersByName = new LinkedHashMap<>();
+    listeners.forEach(l -> listenersByName.put(l.name(), l));
 
     List<Route> routes = new ArrayList<>();
     Map<String, Backend> backends = new TreeMap<>();
@@ -65,7 +65,7 @@ public final class AnnotationParser {
     List<Service> routeServices = services.stream().filter(s -> s.annotations().containsKey(Annotations.HOSTS))
         .sorted(Comparator.comparing(Service::key)).toList();
     for (Service s : routeServices) {
-      RouteReader reader = new RouteReader(s, byKey, slicesByService, listenerNames);
+      RouteReader reader = new RouteReader(s, byKey, slicesByService, listenersByName);
       Optional<Route> route = reader.read();
       if (route.isPresent()) {
         Route r = route.get();
@@ -120,13 +120,13 @@ public final class AnnotationParser {
     final String object;
     final Map<String, Service> services;
     final Map<String, List<EndpointSlice>> slices;
-    final Set<String> listeners;
+    final Map<String, ListenerSpec> listeners;
     final List<ConfigError> errors = new ArrayList<>();
     final List<ConfigError> warnings = new ArrayList<>();
     final List<Backend> backends = new ArrayList<>();
 
     RouteReader(Service s, Map<String, Service> services, Map<String, List<EndpointSlice>> slices,
-        Set<String> listeners) {
+        Map<String, ListenerSpec> listeners) {
       this.s = s;
       this.object = "service " + s.key();
       this.services = services;
@@ -178,8 +178,11 @@ public final class AnnotationParser {
         problem(Annotations.PATH_PREFIX, pathPrefix, pathPrefix + " must start with / and contain no spaces");
       }
       String listener = get(Annotations.LISTENER).orElse(Route.DEFAULT_LISTENER);
-      if (!listeners.contains(listener)) {
+      ListenerSpec onListener = listeners.get(listener);
+      if (onListener == null) {
         problem(Annotations.LISTENER, listener, "listener " + listener + " is not defined");
+      } else {
+        hosts.forEach(h -> onListener.hostProblem(h).ifPresent(why -> problem(Annotations.HOSTS, h, why)));
       }
       Optional<String> stableName = get(Annotations.STABLE).filter(n -> !n.isEmpty());
       if (stableName.isEmpty()) {

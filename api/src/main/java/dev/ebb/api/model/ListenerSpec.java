@@ -12,9 +12,10 @@ import java.util.Optional;
  * @param trustedHops how many proxies in front of Envoy append to {@code x-forwarded-for} (Envoy's
  *     {@code xff_num_trusted_hops}); 0 when Envoy is the edge
  * @param accessLog whether Envoy writes an access log line (JSON, stdout) for the streams of this listener
+ * @param routeScoping how Envoy looks up this listener's routes: one RouteConfiguration, or one scope per host
  */
 public record ListenerSpec(String name, String address, int port, List<String> nodeClusters,
-    Optional<ListenerTls> tls, int trustedHops, boolean accessLog) {
+    Optional<ListenerTls> tls, int trustedHops, boolean accessLog, RouteScoping routeScoping) {
   public static final ListenerSpec DEFAULT = new ListenerSpec("edge", "0.0.0.0", 10000, List.of());
 
   public ListenerSpec {
@@ -22,6 +23,12 @@ public record ListenerSpec(String name, String address, int port, List<String> n
     Objects.requireNonNull(address, "address");
     nodeClusters = nodeClusters.stream().sorted().distinct().toList();
     Objects.requireNonNull(tls, "tls");
+    Objects.requireNonNull(routeScoping, "routeScoping");
+  }
+
+  public ListenerSpec(String name, String address, int port, List<String> nodeClusters,
+      Optional<ListenerTls> tls, int trustedHops, boolean accessLog) {
+    this(name, address, port, nodeClusters, tls, trustedHops, accessLog, RouteScoping.NONE);
   }
 
   public ListenerSpec(String name, String address, int port, List<String> nodeClusters) {
@@ -38,6 +45,26 @@ public record ListenerSpec(String name, String address, int port, List<String> n
   }
 
   public ListenerSpec withoutTls() {
-    return new ListenerSpec(name, address, port, nodeClusters, Optional.empty(), trustedHops, accessLog);
+    return new ListenerSpec(name, address, port, nodeClusters, Optional.empty(), trustedHops, accessLog,
+        routeScoping);
+  }
+
+  public ListenerSpec withRouteScoping(RouteScoping scoping) {
+    return new ListenerSpec(name, address, port, nodeClusters, tls, trustedHops, accessLog, scoping);
+  }
+
+  public boolean scopesRoutesByHost() {
+    return routeScoping == RouteScoping.HOST;
+  }
+
+  /** Whether some Envoy node would get both listeners (an empty {@code nodeClusters} means every node). */
+  public boolean sharesNodesWith(ListenerSpec other) {
+    return nodeClusters.isEmpty() || other.nodeClusters.isEmpty()
+        || nodeClusters.stream().anyMatch(other.nodeClusters::contains);
+  }
+
+  /** Why this listener cannot serve {@code host} (a wildcard on a listener that scopes routes by host). */
+  public Optional<String> hostProblem(String host) {
+    return routeScoping.hostProblem(name, host);
   }
 }

@@ -12,6 +12,7 @@ import dev.ebb.api.model.ListenerTls;
 import dev.ebb.api.model.Protocol;
 import dev.ebb.api.model.Rollout;
 import dev.ebb.api.model.Route;
+import dev.ebb.api.model.RouteScoping;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -758,6 +759,11 @@ class FileConfigParserTest {
         {name: admin, port: 9000, trustedHops: -1}     | listener admin: trustedHops: -1 is not a number of proxies from 0 to 10 | admin
         {name: admin, port: 9000, trustedHops: two}    | listener admin: trustedHops: two is not a number of proxies from 0 to 10 | admin
         {name: admin, port: 9000, accessLog: off}      | listener admin: accessLog: off is not true or false | admin
+        {name: admin, port: 9000, routeScoping: Host}  | listener admin: routeScoping: Host is not one of none, host | admin
+        {name: admin, port: 9000, routeScoping: path}  | listener admin: routeScoping: path is not one of none, host | admin
+        {name: admin, port: 9000, routeScoping: [host]} | listener admin: routeScoping: must be a single value, not a list or mapping | admin
+        {name: admin, port: 9000, routeScoping: host, nodeClusters: [edge], tls: true} | listener admin: tls: must be a mapping with certFile and keyFile, or with secret | admin
+        {name: admin, port: 9000, scoping: host}       | listener admin: scoping: is not a known field (known: accessLog, address, name, nodeClusters, port, routeScoping, tls, trustedHops) | admin
         {name: "admin!", port: 9000}                   | listener admin!: name: admin! is not a valid name (letters, digits, '.', '_' and '-') | admin!
         {name: edge, port: 9000}                       | listener edge: name: edge is defined twice                                      | ``
         {port: 9000}                                   | listener #2: name: is required                                                   | ``
@@ -853,6 +859,80 @@ class FileConfigParserTest {
     }
 
     @Test
+    void routeScopingIsNoneUnlessAListenerAsksForHost() {
+      ParsedConfig p = parse("""
+          listeners:
+            - name: edge
+              port: 10000
+              routeScoping: host
+            - name: internal
+              port: 10001
+              routeScoping: none
+            - name: admin
+              port: 10002
+          """);
+
+      assertThat(p.errors()).isEmpty();
+      assertThat(p.listeners()).extracting(ListenerSpec::routeScoping)
+          .containsExactly(RouteScoping.HOST, RouteScoping.NONE, RouteScoping.NONE);
+      assertThat(p.listeners().get(0)).isEqualTo(new ListenerSpec("edge", "0.0.0.0", 10000, List.of(),
+          Optional.empty(), 0, true, RouteScoping.HOST));
+      // the constructors that predate routeScoping keep meaning "none"
+      assertThat(p.listeners().get(2)).isEqualTo(new ListenerSpec("admin", "0.0.0.0", 10002, List.of()));
+      assertThat(ListenerSpec.DEFAULT.routeScoping()).isEqualTo(RouteScoping.NONE);
+    }
+
+    @Test
+    void twoListenersThatScopeRoutesByHostForTheSameNodesAreRefused() {
+      ParsedConfig p = parse("""
+          listeners:
+            - name: edge
+              port: 10000
+              routeScoping: host
+            - name: edge-tls
+              port: 10443
+              routeScoping: host
+            - name: sidecar
+              port: 15001
+              nodeClusters: [sidecar]
+              routeScoping: host
+          """);
+
+      // edge serves every node, so it shares them with both; the sidecar listener is refused too
+      assertThat(messages(p.errors())).containsExactly(
+          "listener edge-tls: routeScoping: host is also set on listener edge, which serves the same Envoy nodes;"
+              + " Envoy keeps one table of host scopes per node, so only one listener per node may scope routes by"
+              + " host (give them disjoint nodeClusters)",
+          "listener sidecar: routeScoping: host is also set on listener edge, which serves the same Envoy nodes;"
+              + " Envoy keeps one table of host scopes per node, so only one listener per node may scope routes by"
+              + " host (give them disjoint nodeClusters)");
+      assertThat(p.errors().get(0).location()).contains("ebb.yaml:7:19");
+      assertThat(listenerNames(p)).containsExactly("edge");
+      assertThat(p.invalidListeners()).containsExactlyInAnyOrder("edge-tls", "sidecar");
+    }
+
+    @Test
+    void scopedListenersForDisjointNodeClustersAreFine() {
+      ParsedConfig p = parse("""
+          listeners:
+            - name: edge
+              port: 10000
+              nodeClusters: [edge]
+              routeScoping: host
+            - name: sidecar
+              port: 15001
+              nodeClusters: [sidecar, mesh]
+              routeScoping: host
+            - name: edge-tls
+              port: 10443
+          """);
+
+      assertThat(p.errors()).isEmpty();
+      assertThat(p.listeners()).filteredOn(ListenerSpec::scopesRoutesByHost).extracting(ListenerSpec::name)
+          .containsExactly("edge", "sidecar");
+    }
+
+    @Test
     void declaringListenersReplacesTheDefault() {
       ParsedConfig p = parse("""
           listeners:
@@ -869,6 +949,76 @@ class FileConfigParserTest {
       assertThat(listenerNames(p)).containsExactly("public");
       assertThat(messages(p.errors())).containsExactly("route chat: listener: listener edge is not defined");
       assertThat(p.invalidRoutes()).containsExactly("chat");
+    }
+  }
+
+  /** SPEC 5 and 7: scoped routes have no wildcard and no fallback scope. */
+  @Nested
+  class ScopedListeners {
+    static String file(String routeScoping, String hosts) {
+      return """
+          listeners:
+            - name: edge
+              port: 10000
+              routeScoping: %s
+            - name: plain
+              port: 10001
+          routes:
+            - name: chat
+              hosts: %s
+              stable: chat-v1
+            - name: feed
+              hosts: ["feed.example.com"]
+              stable: chat-v1
+          backends:
+            - name: chat-v1
+          """.formatted(routeScoping, hosts);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource(delimiter = '|', quoteCharacter = '`', textBlock = """
+        ["*.example.com"]                     | *.example.com | ebb.yaml:9:12
+        ["chat.example.com", "*"]             | *             | ebb.yaml:9:12
+        """)
+    void aWildcardHostOnAListenerThatScopesRoutesByHostIsRefused(String hosts, String wildcard, String at) {
+      ParsedConfig p = parse(file("host", hosts));
+
+      assertThat(messages(p.errors())).containsExactly("route chat: hosts: " + wildcard + " is a wildcard host, which"
+          + " listener edge cannot serve: it has routeScoping: host, and scoped routes match exact host names only"
+          + " (no wildcard, no fallback scope)");
+      ConfigError e = p.errors().get(0);
+      assertThat(e.object()).isEqualTo("route chat");
+      assertThat(e.field()).isEqualTo("hosts");
+      assertThat(e.value()).isEqualTo(wildcard);
+      assertThat(e.location()).contains(at);
+      assertThat(p.invalidRoutes()).containsExactly("chat");
+      assertThat(routeNames(p)).containsExactly("feed");
+    }
+
+    @Test
+    void wildcardHostsStayFineOnAListenerWithoutScopingAndExactHostsOnOneWith() {
+      ParsedConfig unscoped = parse(file("none", "[\"*.example.com\", \"*\"]"));
+      assertThat(unscoped.errors()).isEmpty();
+      assertThat(routeNames(unscoped)).containsExactly("chat", "feed");
+
+      ParsedConfig elsewhere = parse(edit(file("host", "[\"*.example.com\"]"), "    stable: chat-v1\n  - name: feed",
+          "    listener: plain\n    stable: chat-v1\n  - name: feed"));
+      assertThat(elsewhere.errors()).isEmpty();
+
+      ParsedConfig exact = parse(file("host", "[\"chat.example.com\", \"www.chat.example.com\"]"));
+      assertThat(exact.errors()).isEmpty();
+      assertThat(exact.routes().get(0).hosts()).containsExactly("chat.example.com", "www.chat.example.com");
+    }
+
+    @Test
+    void aListenerDeclaredWithHostScopingRefusesWildcardsEvenWhileItIsInvalid() {
+      // its last good version, which LastGood may keep serving, scopes routes by host
+      ParsedConfig p = parse(edit(file("host", "[\"*.example.com\"]"), "port: 10000", "port: 0"));
+
+      assertThat(messages(p.errors())).containsExactly("listener edge: port: 0 is not a port (1..65535)",
+          "route chat: hosts: *.example.com is a wildcard host, which listener edge cannot serve: it has"
+              + " routeScoping: host, and scoped routes match exact host names only (no wildcard, no fallback scope)");
+      assertThat(p.invalidListeners()).containsExactly("edge");
     }
   }
 

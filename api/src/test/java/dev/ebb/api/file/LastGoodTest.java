@@ -327,6 +327,34 @@ class LastGoodTest {
   }
 
   @Test
+  void anInvalidScopedListenerIsNotRestoredBesideANewOneThatScopesRoutesForTheSameNodes() {
+    String scoped = """
+        listeners:
+          - name: edge
+            port: 10000
+          - name: internal
+            port: 10001
+            routeScoping: host
+        """ + edit(GOOD, "    protocol: grpc\n", "    protocol: grpc\n    listener: internal\n");
+    Model before = first(scoped);
+
+    // internal goes bad while edge starts scoping routes by host: both would serve every node
+    ParsedConfig parsed = parse(edit(edit(scoped, "port: 10001", "port: 0"), "    port: 10000\n",
+        "    port: 10000\n    routeScoping: host\n"));
+    assertThat(messages(parsed.errors())).containsExactly("listener internal: port: 0 is not a port (1..65535)",
+        "listener internal: routeScoping: host is also set on listener edge, which serves the same Envoy nodes;"
+            + " Envoy keeps one table of host scopes per node, so only one listener per node may scope routes by"
+            + " host (give them disjoint nodeClusters)");
+
+    LastGood.Result r = LastGood.merge(before, parsed);
+
+    // its last good version would be a second scoped listener on every node: it does not come back
+    assertThat(r.model().listeners().stream().map(ListenerSpec::name)).containsExactly("edge");
+    assertThat(messages(r.errors())).containsExactly("route feed: listener: listener internal has no valid definition");
+    assertThat(routeNames(r.model())).containsExactly("chat");
+  }
+
+  @Test
   void anInvalidRouteKeepsARemovedListenerWhoseSocketIsFree() {
     // edge is replaced by public on another port; feed is left on edge: its old version keeps edge
     ParsedConfig parsed = parse("""

@@ -16,6 +16,7 @@ import dev.ebb.api.model.ListenerSpec;
 import dev.ebb.api.model.Protocol;
 import dev.ebb.api.model.Rollout;
 import dev.ebb.api.model.Route;
+import dev.ebb.api.model.RouteScoping;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -181,6 +182,44 @@ class AnnotationParserTest {
 
     assertThat(backendNames(p)).containsExactly(V1, V2);
     assertThat(backendOf(p, V2).endpoints()).containsExactly(endpoint("10.0.2.1", "zone-a", EndpointState.READY));
+  }
+
+  // ---- a listener that scopes routes by host (SPEC 5, 7) ----
+
+  static ParsedConfig parseOn(List<ListenerSpec> listeners, Map<String, String> annotations) {
+    List<Service> all = List.of(service("chat", annotations, HTTP), backend("chat-v1"), backend("chat-v2"));
+    return AnnotationParser.parse(all, chatSlices(), listeners, Set.of());
+  }
+
+  static final List<ListenerSpec> SCOPED = List.of(ListenerSpec.DEFAULT.withRouteScoping(RouteScoping.HOST),
+      new ListenerSpec("internal", "0.0.0.0", 10001, List.of()));
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(delimiter = '|', textBlock = """
+      *.example.com                    | *.example.com
+      'chat.example.com, *'            | *
+      """)
+  void aWildcardHostOnAListenerThatScopesRoutesByHostIsRefused(String hosts, String wildcard) {
+    ParsedConfig p = parseOn(SCOPED, chatWith(Annotations.HOSTS, hosts));
+
+    assertThat(messages(p.errors())).containsExactly("service default/chat: ebb.dev/hosts: " + wildcard
+        + " is a wildcard host, which listener edge cannot serve: it has routeScoping: host, and scoped routes"
+        + " match exact host names only (no wildcard, no fallback scope)");
+    assertThat(p.errors().get(0).field()).isEqualTo(Annotations.HOSTS);
+    assertThat(p.errors().get(0).value()).isEqualTo(wildcard);
+    assertThat(p.routes()).isEmpty();
+    assertThat(p.invalidRoutes()).containsExactly("default/chat");
+  }
+
+  @Test
+  void wildcardHostsStayFineOnAListenerWithoutScopingAndExactHostsOnOneWith() {
+    Map<String, String> wildcard = chatWith(Annotations.HOSTS, "*.example.com");
+    wildcard.put(Annotations.LISTENER, "internal");
+    assertThat(parseOn(SCOPED, wildcard).errors()).isEmpty();
+    assertThat(parseOn(EDGE, chatWith(Annotations.HOSTS, "*")).errors()).isEmpty();
+    ParsedConfig exact = parseOn(SCOPED, chatWith(Annotations.HOSTS, "chat.example.com, www.chat.example.com"));
+    assertThat(exact.errors()).isEmpty();
+    assertThat(onlyRoute(exact).hosts()).containsExactly("chat.example.com", "www.chat.example.com");
   }
 
   // ---- the valid side ----
