@@ -53,6 +53,11 @@ public final class FileConfigParser {
   private final String file;
   private final List<ConfigError> errors = new ArrayList<>();
   private final List<ConfigError> warnings = new ArrayList<>();
+  /** Incremental reads: valid backends of the last read by their (reused) item node, and of this read. */
+  private Map<Node, Backend> previousBackends = Map.of();
+  private final Map<Node, Backend> nextBackends = new java.util.IdentityHashMap<>();
+  private Map<Node, Route> previousRoutes = Map.of();
+  private final Map<Node, Route> nextRoutes = new java.util.IdentityHashMap<>();
 
   private FileConfigParser(String file) {
     this.file = file;
@@ -63,6 +68,38 @@ public final class FileConfigParser {
    */
   public static ParsedConfig parse(String text, String file) {
     return new FileConfigParser(file).run(text);
+  }
+
+  /**
+   * A parser for one file that is read again and again: items (routes, backends, listeners) whose text did not
+   * change keep their composed YAML, so a re-read costs the changed items plus the checks across objects. Gives
+   * exactly what {@link #parse} gives. Not thread-safe: one per source.
+   */
+  public static final class Incremental {
+    private final ChunkedComposer composer = new ChunkedComposer();
+    private Map<Node, Backend> backends = new java.util.IdentityHashMap<>();
+    private Map<Node, Route> routes = new java.util.IdentityHashMap<>();
+
+    public ParsedConfig parse(String text, String file) {
+      Optional<MappingNode> root = composer.compose(text);
+      if (root.isEmpty()) {
+        backends = new java.util.IdentityHashMap<>();
+        routes = new java.util.IdentityHashMap<>();
+        return FileConfigParser.parse(text, file);
+      }
+      FileConfigParser p = new FileConfigParser(file);
+      p.previousBackends = backends;
+      p.previousRoutes = routes;
+      ParsedConfig parsed = p.runOn(root.get());
+      backends = p.nextBackends;
+      routes = p.nextRoutes;
+      return parsed;
+    }
+
+    /** Items taken from the previous read in the last parse (for tests and benchmarks). */
+    public int reusedItems() {
+      return composer.reused();
+    }
   }
 
   private ParsedConfig run(String text) {
@@ -91,6 +128,11 @@ public final class FileConfigParser {
           fileObject + ": the top level must be a mapping with listeners, routes and backends",
           Optional.of(location(root))));
     }
+    return runOn(rootMap);
+  }
+
+  private ParsedConfig runOn(MappingNode rootMap) {
+    String fileObject = "file " + file;
     YamlNodes top = YamlNodes.of(file, rootMap);
     top.rejectUnknown(TOP);
     List<Node> listenerNodes = top.list("listeners");
@@ -297,6 +339,18 @@ public final class FileConfigParser {
   }
 
   private Optional<Backend> parseBackend(Node n, int index, Set<String> seen) {
+    Backend known = previousBackends.get(n);
+    if (known != null && seen.add(known.name())) {
+      // the same item node as in the last read (its text did not change), valid then and so valid now
+      nextBackends.put(n, known);
+      return Optional.of(known);
+    }
+    Optional<Backend> b = parseBackendItem(n, index, seen);
+    b.ifPresent(x -> nextBackends.put(n, x));
+    return b;
+  }
+
+  private Optional<Backend> parseBackendItem(Node n, int index, Set<String> seen) {
     if (!(n instanceof MappingNode m)) {
       errors.add(new ConfigError("backend #" + index, "(entry)", "",
           "backend #" + index + ": must be a mapping with name and endpoints", Optional.of(location(n))));
@@ -387,6 +441,39 @@ public final class FileConfigParser {
   }
 
   private Optional<Route> parseRoute(Node n, int index, Set<String> seen, Set<String> listenerNames,
+      Map<String, RouteScoping> scoping, Set<String> backendNames, Map<String, String> servedBy) {
+    Route known = previousRoutes.get(n);
+    if (known != null && stillValid(known, seen, listenerNames, scoping, backendNames, servedBy)) {
+      // the same item node as in the last read: what it says alone was valid; what it says with the rest of the
+      // file (names, references, hosts) has just been checked again
+      seen.add(known.name());
+      known.hosts().forEach(h -> servedBy.put(known.listener() + "|" + h + "|" + known.pathPrefix(), known.name()));
+      maxStreamWarning("route " + known.name(), known).ifPresent(warnings::add);
+      nextRoutes.put(n, known);
+      return Optional.of(known);
+    }
+    Optional<Route> r = parseRouteItem(n, index, seen, listenerNames, scoping, backendNames, servedBy);
+    r.ifPresent(x -> nextRoutes.put(n, x));
+    return r;
+  }
+
+  private static boolean stillValid(Route r, Set<String> seen, Set<String> listenerNames,
+      Map<String, RouteScoping> scoping, Set<String> backendNames, Map<String, String> servedBy) {
+    RouteScoping onListener = scoping.getOrDefault(r.listener(), RouteScoping.NONE);
+    return !seen.contains(r.name()) && listenerNames.contains(r.listener())
+        && r.hosts().stream().allMatch(h -> onListener.hostProblem(r.listener(), h).isEmpty()
+            && !servedBy.containsKey(r.listener() + "|" + h + "|" + r.pathPrefix()))
+        && r.backendNames().stream().allMatch(backendNames::contains);
+  }
+
+  private static Optional<ConfigError> maxStreamWarning(String object, Route r) {
+    return r.maxStreamDuration().filter(d -> d.compareTo(r.drainTimeout()) > 0).map(d -> ConfigError.of(object,
+        "maxStreamDuration", Durations.format(d), Durations.format(d) + " is longer than drainTimeout "
+            + Durations.format(r.drainTimeout()) + ": streams can outlive the drain and are cut when the old backend"
+            + " goes away"));
+  }
+
+  private Optional<Route> parseRouteItem(Node n, int index, Set<String> seen, Set<String> listenerNames,
       Map<String, RouteScoping> scoping, Set<String> backendNames, Map<String, String> servedBy) {
     if (!(n instanceof MappingNode m)) {
       errors.add(new ConfigError("route #" + index, "(entry)", "",
@@ -490,14 +577,11 @@ public final class FileConfigParser {
     for (String h : hosts) {
       servedBy.put(listener + "|" + h + "|" + pathPrefix, name.orElseThrow());
     }
-    if (maxStream.isPresent() && maxStream.get().compareTo(drainTimeout) > 0) {
-      warnings.add(ConfigError.of(object, "maxStreamDuration", Durations.format(maxStream.get()),
-          Durations.format(maxStream.get()) + " is longer than drainTimeout " + Durations.format(drainTimeout)
-              + ": streams can outlive the drain and are cut when the old backend goes away"));
-    }
     Rollout rollout = new Rollout(stable.orElseThrow(), canary, canary.isPresent() ? weight : 0);
-    return Optional.of(new Route(name.orElseThrow(), hosts, protocol, pathPrefix, listener, rollout, drainTimeout,
-        idleTimeout, maxStream, outlierDetection));
+    Route route = new Route(name.orElseThrow(), hosts, protocol, pathPrefix, listener, rollout, drainTimeout,
+        idleTimeout, maxStream, outlierDetection);
+    maxStreamWarning(object, route).ifPresent(warnings::add);
+    return Optional.of(route);
   }
 
   private Duration duration(YamlNodes y, String field, Duration defaultValue) {

@@ -63,8 +63,18 @@ class FileConfigParserTest {
       new Backend("chat-v1", List.of(Endpoint.ready("127.0.0.1", 9001), Endpoint.ready("127.0.0.1", 9002))),
       new Backend("chat-v2", List.of(Endpoint.ready("127.0.0.1", 9101))));
 
+  /**
+   * Every case of this class runs through both parsers: the whole-file one and the incremental one (first read
+   * and a re-read of the same text), which must give exactly the same result, messages and locations included.
+   */
   static ParsedConfig parse(String text) {
-    return FileConfigParser.parse(text, FILE);
+    ParsedConfig whole = FileConfigParser.parse(text, FILE);
+    FileConfigParser.Incremental incremental = new FileConfigParser.Incremental();
+    org.assertj.core.api.Assertions.assertThat(incremental.parse(text, FILE)).as("incremental, first read")
+        .isEqualTo(whole);
+    org.assertj.core.api.Assertions.assertThat(incremental.parse(text, FILE)).as("incremental, re-read")
+        .isEqualTo(whole);
+    return whole;
   }
 
   private static List<String> messages(List<ConfigError> errors) {

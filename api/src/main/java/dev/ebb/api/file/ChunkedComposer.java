@@ -1,0 +1,204 @@
+package dev.ebb.api.file;
+
+import java.io.StringReader;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Pattern;
+import org.yaml.snakeyaml.DumperOptions;
+import org.yaml.snakeyaml.LoaderOptions;
+import org.yaml.snakeyaml.Yaml;
+import org.yaml.snakeyaml.constructor.SafeConstructor;
+import org.yaml.snakeyaml.error.YAMLException;
+import org.yaml.snakeyaml.nodes.MappingNode;
+import org.yaml.snakeyaml.nodes.Node;
+import org.yaml.snakeyaml.nodes.NodeTuple;
+import org.yaml.snakeyaml.nodes.ScalarNode;
+import org.yaml.snakeyaml.nodes.SequenceNode;
+import org.yaml.snakeyaml.nodes.Tag;
+
+/**
+ * Composes the YAML of a block-style config file item by item, and reuses the node of every item whose text
+ * (and line) did not change since the last read: an edit of one route re-composes that route, not the whole file.
+ * The nodes carry the same marks (line, column) as a whole-file compose, so messages name the same places.
+ *
+ * <p>Only the plain shape is split: top-level keys at column 0, each a block sequence whose items start with
+ * {@code - } at one indentation. Anything else (flow style at the top, anchors and aliases, directives, several
+ * documents, tabs, an empty section) returns empty, and the caller composes the whole file as before; so does
+ * any YAML error, so errors are reported exactly as before too.
+ */
+final class ChunkedComposer {
+  private static final Pattern TOP_KEY = Pattern.compile("([A-Za-z][A-Za-z0-9_]*):\\s*(#.*)?");
+  private static final java.util.Set<String> KNOWN = java.util.Set.of("listeners", "routes", "backends");
+  private static final Pattern ALIAS_OR_ANCHOR = Pattern.compile("(^|[\\s\\[{,:-])[&*][A-Za-z0-9_]");
+
+  /** Item text and its first line to its node; only the last read's items are kept. */
+  private Map<String, Node> items = new HashMap<>();
+  private int reused;
+  private int composed;
+  private boolean lastReused;
+
+  /** How many items the last compose took from the previous read, and how many it composed. */
+  int reused() {
+    return reused;
+  }
+
+  int composed() {
+    return composed;
+  }
+
+  Optional<MappingNode> compose(String text) {
+    if (text.indexOf('\t') >= 0 || text.startsWith("%") || text.contains("\n%") || text.contains("---")
+        || text.contains("\n...") || ALIAS_OR_ANCHOR.matcher(text).find()) {
+      return Optional.empty();
+    }
+    String[] lines = text.split("\n", -1);
+    List<NodeTuple> tuples = new ArrayList<>();
+    Map<String, Node> next = new HashMap<>();
+    int reusedNow = 0;
+    int composedNow = 0;
+    int i = 0;
+    while (i < lines.length) {
+      String line = lines[i];
+      if (blankOrComment(line)) {
+        i++;
+        continue;
+      }
+      if (line.startsWith(" ") || line.startsWith("-")) {
+        return Optional.empty(); // not a top-level key at column 0
+      }
+      var key = TOP_KEY.matcher(line);
+      if (!key.matches()) {
+        return Optional.empty(); // an inline value (flow style, a scalar): the whole-file compose handles it
+      }
+      i++;
+      List<Node> sectionItems = new ArrayList<>();
+      int indent = -1;
+      int itemStart = -1;
+      while (i <= lines.length) {
+        boolean end = i == lines.length;
+        String l = end ? "" : lines[i];
+        boolean startsItem = false;
+        if (!end && !blankOrComment(l)) {
+          int lead = leadingSpaces(l);
+          boolean dash = l.startsWith("- ", lead) || l.length() == lead + 1 && l.charAt(lead) == '-';
+          if (indent < 0) {
+            if (!dash) {
+              return Optional.empty();
+            }
+            indent = lead;
+          }
+          if (lead < indent || lead == 0 && !dash) {
+            end = true; // the next top-level key
+          } else if (lead == indent) {
+            if (!dash) {
+              return Optional.empty();
+            }
+            startsItem = true;
+          }
+        }
+        if ((end || startsItem) && itemStart >= 0) {
+          Node n = item(lines, itemStart, lastContentLine(lines, itemStart, i), next);
+          if (n == null) {
+            return Optional.empty();
+          }
+          if (lastReused) {
+            reusedNow++;
+          } else {
+            composedNow++;
+          }
+          sectionItems.add(n);
+          itemStart = -1;
+        }
+        if (end) {
+          break;
+        }
+        if (startsItem) {
+          itemStart = i;
+        }
+        i++;
+      }
+      if (sectionItems.isEmpty()) {
+        return Optional.empty();
+      }
+      String name = key.group(1);
+      if (!KNOWN.contains(name)) {
+        return Optional.empty(); // the whole-file compose reports an unknown key at its own line
+      }
+      var mark = sectionItems.get(0).getStartMark();
+      ScalarNode keyNode = new ScalarNode(Tag.STR, name, mark, mark, DumperOptions.ScalarStyle.PLAIN);
+      SequenceNode seq = new SequenceNode(Tag.SEQ, true, sectionItems, mark,
+          sectionItems.get(sectionItems.size() - 1).getEndMark(), DumperOptions.FlowStyle.BLOCK);
+      tuples.add(new NodeTuple(keyNode, seq));
+      if (tuples.stream().filter(t -> ((ScalarNode) t.getKeyNode()).getValue().equals(name)).count() > 1) {
+        return Optional.empty(); // a key given twice: the whole-file compose reports it
+      }
+    }
+    if (tuples.isEmpty()) {
+      return Optional.empty();
+    }
+    items = next;
+    reused = reusedNow;
+    composed = composedNow;
+    return Optional.of(new MappingNode(Tag.MAP, tuples, DumperOptions.FlowStyle.BLOCK));
+  }
+
+  private static int lastContentLine(String[] lines, int from, int to) {
+    int last = to - 1;
+    while (last > from && blankOrComment(lines[last])) {
+      last--;
+    }
+    return last;
+  }
+
+  private static String keyOf(String[] lines, int from, int to) {
+    StringBuilder sb = new StringBuilder().append(from).append('\n');
+    for (int j = from; j <= to; j++) {
+      sb.append(lines[j]).append('\n');
+    }
+    return sb.toString();
+  }
+
+  /** The node of one sequence item (lines from..to), reused when the same text sits on the same lines. */
+  private Node item(String[] lines, int from, int to, Map<String, Node> next) {
+    String key = keyOf(lines, from, to);
+    Node n = items.get(key);
+    lastReused = n != null;
+    if (n == null) {
+      // blank lines in front keep the marks (line numbers) of a whole-file compose
+      StringBuilder text = new StringBuilder(key.length() + from);
+      text.append("\n".repeat(from));
+      for (int j = from; j <= to; j++) {
+        text.append(lines[j]).append('\n');
+      }
+      try {
+        LoaderOptions options = new LoaderOptions();
+        options.setAllowDuplicateKeys(false);
+        Node doc = new Yaml(new SafeConstructor(options)).compose(new StringReader(text.toString()));
+        if (!(doc instanceof SequenceNode s) || s.getValue().size() != 1) {
+          return null;
+        }
+        n = s.getValue().get(0);
+      } catch (YAMLException e) {
+        return null;
+      }
+    }
+    next.put(key, n);
+    return n;
+  }
+
+  private static boolean blankOrComment(String line) {
+    int lead = leadingSpaces(line);
+    return lead == line.length() || line.charAt(lead) == '#';
+  }
+
+  private static int leadingSpaces(String line) {
+    int n = 0;
+    while (n < line.length() && line.charAt(n) == ' ') {
+      n++;
+    }
+    return n;
+  }
+}
