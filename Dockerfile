@@ -31,5 +31,14 @@ COPY --from=build /src/control-plane/target/ebb.jar /opt/ebb/ebb.jar
 USER 65532:65532
 # 18000: xDS (ADS and LRS, gRPC); 18001: admin (/healthz, /readyz, /metrics, /status, /config_dump).
 EXPOSE 18000 18001
+# The heap follows the container's memory limit (at most 75% of it; the rest is for metaspace, thread stacks and
+# gRPC/Netty's direct buffers), and an OutOfMemoryError ends the JVM, so the kubelet restarts it instead of
+# leaving a replica that serves half a config. A variable, not ENTRYPOINT flags: the chart replaces it
+# (jvm.maxRAMPercentage, jvm.extraOptions; a small heap for the shutdown-manager sidecar), and flags on the
+# command line would override what it sets.
+ENV JAVA_TOOL_OPTIONS="-XX:MaxRAMPercentage=75 -XX:+ExitOnOutOfMemoryError"
+# glibc otherwise gives every thread that allocates natively (Netty, gRPC) a malloc arena of its own, up to 8
+# per CPU: two keep the process's memory close to the JVM's own accounting.
+ENV MALLOC_ARENA_MAX=2
 ENTRYPOINT ["java", "-jar", "/opt/ebb/ebb.jar"]
 CMD ["serve", "--source", "kubernetes"]

@@ -182,6 +182,8 @@ public final class EbbServer implements AutoCloseable {
   }
 
   public EbbServer start() {
+    // the first build after a change runs compiled code (SPEC 8); Settings change values, not code paths
+    dev.ebb.publish.Warmup.once(EnvoyTranslator.Settings.DEFAULT, Duration.ofMillis(1500));
     xds.start();
     source.start();
     if (statusWriter != null) {

@@ -241,7 +241,7 @@ public final class Pipeline {
     }
     at.ifPresent(t -> {
       wakeUpAt = t;
-      // the debounce adds its quiet period, so a drain is removed just after its deadline, never before
+      // the debounce runs it at the deadline (leading edge) or a little after, so a drain is never removed before
       // runs on the scheduler's one thread, like build()
       wakeUp = scheduler.schedule(Duration.between(scheduler.now(), t), () -> {
         wakeUpAt = null;
