@@ -105,7 +105,8 @@ public final class EbbServer implements AutoCloseable {
     this.load = new LoadTracker(clock);
     XdsCache[] cacheRef = new XdsCache[1];
     this.metrics = new EbbMetrics(() -> cacheRef[0] == null ? List.of() : cacheRef[0].streams(), load);
-    this.cache = new XdsCache(clock, XdsEvents.both(events, XdsEvents.both(rejections, metrics)));
+    XdsEvents allEvents = XdsEvents.both(events, XdsEvents.both(rejections, metrics));
+    this.cache = new XdsCache(clock, allEvents);
     cacheRef[0] = cache;
     LrsService lrs = new LrsService(load, config.loadReportInterval());
     Pipeline.Listener listener = new Pipeline.Listener() {
@@ -161,7 +162,8 @@ public final class EbbServer implements AutoCloseable {
     metrics.watch(() -> source);
     source.onStatus(metrics::sourceRead);
     this.xds = new XdsServer(new InetSocketAddress(config.xdsAddress(), config.xdsPort()), cache, lrs,
-        config.xdsConnections());
+        config.xdsConnections(), allEvents);
+    lrs.guard(xds.guard());
     this.admin = new AdminServer(new InetSocketAddress(config.adminAddress(), config.adminPort()),
         new AdminBackend());
   }

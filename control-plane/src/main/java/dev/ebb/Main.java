@@ -225,9 +225,55 @@ public final class Main implements Callable<Integer> {
         description = "How long an aged connection's streams may go on before it closes (default: ${DEFAULT-VALUE}).")
     Duration xdsMaxConnectionAgeGrace;
 
+    @Option(names = "--xds-tls-cert", paramLabel = "PEM",
+        description = "Serve xDS over TLS with this certificate chain (re-read when it changes).")
+    Path xdsTlsCert;
+
+    @Option(names = "--xds-tls-key", paramLabel = "PEM", description = "The private key of --xds-tls-cert.")
+    Path xdsTlsKey;
+
+    @Option(names = "--xds-client-ca", paramLabel = "PEM",
+        description = "Require client certificates signed by this CA (mutual TLS; re-read when it changes).")
+    Path xdsClientCa;
+
+    @Option(names = "--xds-node-authz", paramLabel = "FILE",
+        description = "Mutual TLS: which node clusters each certificate identity may claim (SPEC 11).")
+    Path xdsNodeAuthz;
+
+    @Option(names = "--xds-max-streams", defaultValue = "100000",
+        description = "xDS and load report streams in total (default: ${DEFAULT-VALUE}).")
+    int xdsMaxStreams;
+
+    @Option(names = "--xds-max-streams-per-connection", defaultValue = "100",
+        description = "xDS and load report streams per client connection (default: ${DEFAULT-VALUE}).")
+    int xdsMaxStreamsPerConnection;
+
+    @Option(names = "--xds-max-message-bytes", defaultValue = "4194304",
+        description = "Largest xDS request accepted (default: ${DEFAULT-VALUE}).")
+    int xdsMaxMessageBytes;
+
+    @Option(names = "--xds-max-load-report-bytes", defaultValue = "1048576",
+        description = "Largest load report accepted (default: ${DEFAULT-VALUE}).")
+    int xdsMaxLoadReportBytes;
+
     @Option(names = "--circuit-breaker-limit", defaultValue = "1000000",
         description = "Envoy max connections, pending requests and requests per cluster (default: ${DEFAULT-VALUE}).")
     int circuitBreakerLimit;
+
+    private Optional<dev.ebb.xds.XdsTls.Files> xdsTls() {
+      if (xdsTlsCert == null && xdsTlsKey == null) {
+        if (xdsClientCa != null || xdsNodeAuthz != null) {
+          throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
+              "--xds-client-ca and --xds-node-authz need --xds-tls-cert and --xds-tls-key");
+        }
+        return Optional.empty();
+      }
+      if (xdsTlsCert == null || xdsTlsKey == null) {
+        throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
+            "--xds-tls-cert and --xds-tls-key go together");
+      }
+      return Optional.of(new dev.ebb.xds.XdsTls.Files(xdsTlsCert, xdsTlsKey, Optional.ofNullable(xdsClientCa)));
+    }
 
     @Override
     public Integer call() throws Exception {
@@ -270,7 +316,9 @@ public final class Main implements Callable<Integer> {
       EbbServer.Config config = new EbbServer.Config(spec, xdsAddress, xdsPort, adminAddress, adminPort, debounce,
           Duration.ofSeconds(1).compareTo(debounce) > 0 ? Duration.ofSeconds(1) : debounce, Duration.ofSeconds(2),
           new EnvoyTranslator.Settings(circuitBreakerLimit, Duration.ofSeconds(5)), loadReportInterval,
-          new dev.ebb.xds.XdsServer.Connections(xdsKeepAlive, xdsMaxConnectionAge, xdsMaxConnectionAgeGrace));
+          new dev.ebb.xds.XdsServer.Connections(xdsKeepAlive, xdsMaxConnectionAge, xdsMaxConnectionAgeGrace,
+              xdsTls(), Optional.ofNullable(xdsNodeAuthz), new dev.ebb.xds.XdsGuard.Limits(
+                  xdsMaxStreamsPerConnection, xdsMaxStreams, xdsMaxMessageBytes, xdsMaxLoadReportBytes)));
       EbbServer server;
       try {
         server = new EbbServer(config, Clock.systemUTC(), dev.ebb.xds.XdsEvents.NONE, client).start();

@@ -29,6 +29,12 @@ public final class LrsService extends LoadReportingServiceGrpc.LoadReportingServ
   private final Duration interval;
   private final AtomicLong ids = new AtomicLong();
   private final Map<Long, StreamObserver<LoadStatsResponse>> streams = new ConcurrentHashMap<>();
+  private volatile dev.ebb.xds.XdsGuard guard;
+
+  /** Node authorization and the report size limit of the xDS port apply to load reports too (SPEC 11). */
+  public void guard(dev.ebb.xds.XdsGuard g) {
+    this.guard = g;
+  }
 
   public LrsService(LoadTracker tracker, Duration interval) {
     this.tracker = tracker;
@@ -75,8 +81,27 @@ public final class LrsService extends LoadReportingServiceGrpc.LoadReportingServ
     return new StreamObserver<>() {
       boolean first = true;
 
+      boolean refused;
+
       @Override
       public void onNext(LoadStatsRequest req) {
+        if (refused) {
+          return;
+        }
+        dev.ebb.xds.XdsGuard g = guard;
+        if (g != null && req.getSerializedSize() > g.limits().maxLoadReportBytes()) {
+          g.reportTooBig(req.getNode().getId(), req.getSerializedSize());
+          refuse(io.grpc.Status.RESOURCE_EXHAUSTED.withDescription("load report of " + req.getSerializedSize()
+              + " bytes: more than " + g.limits().maxLoadReportBytes() + " (--xds-max-load-report-bytes)"));
+          return;
+        }
+        if (first && g != null) {
+          java.util.Optional<io.grpc.Status> denied = g.admit(req.getNode());
+          if (denied.isPresent()) {
+            refuse(denied.get());
+            return;
+          }
+        }
         boolean opening = first;
         if (first) {
           first = false;
@@ -98,6 +123,14 @@ public final class LrsService extends LoadReportingServiceGrpc.LoadReportingServ
             }
           }
           tracker.report(id, byCluster);
+        }
+      }
+
+      private void refuse(io.grpc.Status status) {
+        refused = true;
+        close(id);
+        synchronized (out) {
+          out.onError(status.asRuntimeException());
         }
       }
 

@@ -123,6 +123,31 @@ public final class EbbMetrics implements XdsEvents, Pipeline.Listener {
     expiredWithStreams();
     expiredOpenStreams();
     rejectedInputs();
+    for (String limit : java.util.List.of("streams", "streams-per-connection", "message-size", "load-report-size")) {
+      limitHits(limit);
+    }
+    denials();
+  }
+
+  private Counter limitHits(String limit) {
+    return Counter.builder("ebb.xds.limit.hits").tag("limit", limit)
+        .description("xDS or load report streams refused at a limit (SPEC 11)").register(registry);
+  }
+
+  private Counter denials() {
+    return Counter.builder("ebb.xds.authz.denied")
+        .description("xDS or load report streams whose certificate may not claim their node cluster")
+        .register(registry);
+  }
+
+  @Override
+  public void limitHit(String limit, String detail) {
+    limitHits(limit).increment();
+  }
+
+  @Override
+  public void denied(String identity, String nodeCluster, String nodeId) {
+    denials().increment();
   }
 
   private Counter pushes(TypeUrl type) {

@@ -64,6 +64,24 @@ public final class Certificates {
     return new TlsSecret(name, chainPem, keyPem, summary(leaf, now));
   }
 
+  /** The certificates of a PEM chain, leaf first. */
+  public static List<X509Certificate> certificates(String pem) throws BadCertificate {
+    return chain(pem);
+  }
+
+  /** A checked pair: the chain, leaf first, and the key that belongs to its leaf. */
+  public record Identity(List<X509Certificate> chain, PrivateKey key) {}
+
+  public static Identity identity(String chainPem, String keyPem) throws BadCertificate {
+    List<X509Certificate> chain = chain(chainPem);
+    PrivateKey key = privateKey(keyPem);
+    if (!matches(key, chain.get(0).getPublicKey())) {
+      throw new BadCertificate(true, "the private key does not belong to the certificate "
+          + chain.get(0).getSubjectX500Principal().getName());
+    }
+    return new Identity(chain, key);
+  }
+
   /** True when the certificate's validity ended before {@code now}. */
   public static boolean expired(String chainPem, Instant now) {
     try {

@@ -21,10 +21,12 @@ final class AdsService extends AggregatedDiscoveryServiceGrpc.AggregatedDiscover
   private static final Logger LOG = LoggerFactory.getLogger(AdsService.class);
 
   private final XdsCache cache;
+  private final XdsGuard guard;
   private final AtomicLong ids = new AtomicLong();
 
-  AdsService(XdsCache cache) {
+  AdsService(XdsCache cache, XdsGuard guard) {
     this.cache = cache;
+    this.guard = guard;
   }
 
   @Override
@@ -33,7 +35,9 @@ final class AdsService extends AggregatedDiscoveryServiceGrpc.AggregatedDiscover
     return new Requests<>(s, out) {
       @Override
       void handle(DiscoveryRequest request) {
-        cache.onSotwRequest(s, request);
+        if (admitted(request.hasNode(), request.getNode())) {
+          cache.onSotwRequest(s, request);
+        }
       }
     };
   }
@@ -45,7 +49,9 @@ final class AdsService extends AggregatedDiscoveryServiceGrpc.AggregatedDiscover
     return new Requests<>(s, out) {
       @Override
       void handle(DeltaDiscoveryRequest request) {
-        cache.onDeltaRequest(s, request);
+        if (admitted(request.hasNode(), request.getNode())) {
+          cache.onDeltaRequest(s, request);
+        }
       }
     };
   }
@@ -87,6 +93,32 @@ final class AdsService extends AggregatedDiscoveryServiceGrpc.AggregatedDiscover
     }
 
     abstract void handle(Q request);
+
+    private boolean checked;
+    private boolean refused;
+
+    /**
+     * Node authorization on the first request that names the node (SPEC 11); the node a stream starts with is
+     * the node it keeps, so a later request cannot claim another group.
+     */
+    boolean admitted(boolean hasNode, io.envoyproxy.envoy.config.core.v3.Node node) {
+      if (refused) {
+        return false;
+      }
+      if (!checked && hasNode) {
+        checked = true;
+        java.util.Optional<Status> denied = guard.admit(node);
+        if (denied.isPresent()) {
+          refused = true;
+          cache.closed(s);
+          synchronized (s) {
+            out.onError(denied.get().asRuntimeException());
+          }
+          return false;
+        }
+      }
+      return true;
+    }
 
     @Override
     public void onNext(Q request) {

@@ -24,6 +24,13 @@ public interface XdsEvents {
   /** A NACK of the response that held {@code names}. */
   default void nacked(StreamState stream, TypeUrl type, String version, String detail, java.util.Set<String> names) {}
 
+  /** A client was refused at a limit ({@code streams}, {@code streams-per-connection}, {@code message-size},
+   * {@code load-report-size}). */
+  default void limitHit(String limit, String detail) {}
+
+  /** A client certificate's identity may not claim the node cluster it named. */
+  default void denied(String identity, String nodeCluster, String nodeId) {}
+
   /** A node ACKed everything a published change sent it, {@code took} after the change was first seen. */
   default void propagated(StreamState stream, java.time.Duration took) {}
 
@@ -58,6 +65,18 @@ public interface XdsEvents {
       public void acked(StreamState stream, TypeUrl type, String version) {
         a.acked(stream, type, version);
         b.acked(stream, type, version);
+      }
+
+      @Override
+      public void limitHit(String limit, String detail) {
+        a.limitHit(limit, detail);
+        b.limitHit(limit, detail);
+      }
+
+      @Override
+      public void denied(String identity, String nodeCluster, String nodeId) {
+        a.denied(identity, nodeCluster, nodeId);
+        b.denied(identity, nodeCluster, nodeId);
       }
 
       @Override

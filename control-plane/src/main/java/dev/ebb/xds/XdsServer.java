@@ -9,6 +9,7 @@ import java.util.concurrent.TimeUnit;
 
 /** Ebb's ADS gRPC server (state of the world and delta) and the Load Reporting Service, on the xDS port. */
 public final class XdsServer implements AutoCloseable {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(XdsServer.class);
   private final Server server;
 
   /**
@@ -19,22 +20,41 @@ public final class XdsServer implements AutoCloseable {
    * peers that vanished without closing.
    */
   public record Connections(java.time.Duration keepAlive, java.time.Duration maxAge,
-      java.time.Duration maxAgeGrace) {
+      java.time.Duration maxAgeGrace, java.util.Optional<XdsTls.Files> tls, java.util.Optional<java.nio.file.Path> nodeAuthz,
+      XdsGuard.Limits limits) {
     public static final Connections DEFAULT = new Connections(java.time.Duration.ofSeconds(30),
         java.time.Duration.ZERO, java.time.Duration.ofSeconds(30));
+
+    public Connections(java.time.Duration keepAlive, java.time.Duration maxAge, java.time.Duration maxAgeGrace) {
+      this(keepAlive, maxAge, maxAgeGrace, java.util.Optional.empty(), java.util.Optional.empty(),
+          XdsGuard.Limits.DEFAULT);
+    }
   }
 
+  private final XdsTls tls;
+
   public XdsServer(InetSocketAddress address, XdsCache cache) {
-    this(address, cache, null, Connections.DEFAULT);
+    this(address, cache, null, Connections.DEFAULT, XdsEvents.NONE);
   }
 
   /** @param lrs the Load Reporting Service served on the same port (null: none) */
-  public XdsServer(InetSocketAddress address, XdsCache cache, io.grpc.BindableService lrs, Connections connections) {
-    NettyServerBuilder builder = NettyServerBuilder.forAddress(address)
-        .addService(new AdsService(cache));
-    if (lrs != null) {
-      builder.addService(lrs);
+  public XdsServer(InetSocketAddress address, XdsCache cache, io.grpc.BindableService lrs, Connections connections,
+      XdsEvents events) {
+    this.tls = connections.tls().map(XdsTls::new).orElse(null);
+    java.util.Optional<NodeAuthz> authz = connections.nodeAuthz().map(NodeAuthz::load);
+    if (authz.isPresent() && (tls == null || !tls.mutual())) {
+      throw new IllegalArgumentException("--xds-node-authz needs mutual TLS (--xds-tls-cert, --xds-tls-key and "
+          + "--xds-client-ca): without a client certificate there is no identity to authorize");
     }
+    this.guard = new XdsGuard(connections.limits(), events, authz);
+    NettyServerBuilder builder = tls == null ? NettyServerBuilder.forAddress(address)
+        : NettyServerBuilder.forAddress(address, tls.credentials());
+    builder.addService(io.grpc.ServerInterceptors.intercept(new AdsService(cache, guard), guard));
+    if (lrs != null) {
+      builder.addService(io.grpc.ServerInterceptors.intercept(lrs, guard));
+    }
+    builder.addTransportFilter(guard.connections()).addStreamTracerFactory(guard.messageSizes());
+    describe(address, authz.isPresent());
     if (!connections.keepAlive().isZero()) {
       builder.keepAliveTime(connections.keepAlive().toMillis(), TimeUnit.MILLISECONDS)
           .keepAliveTimeout(20, TimeUnit.SECONDS);
@@ -47,8 +67,30 @@ public final class XdsServer implements AutoCloseable {
         // Envoy sends HTTP/2 keepalives on its xDS connection; do not answer them with GOAWAY
         .permitKeepAliveTime(10, TimeUnit.SECONDS)
         .permitKeepAliveWithoutCalls(true)
-        .maxInboundMessageSize(16 * 1024 * 1024)
+        .maxInboundMessageSize(connections.limits().maxMessageBytes())
         .build();
+  }
+
+  private final XdsGuard guard;
+
+  /** The guard that checks node authorization; load reports use it too. */
+  public XdsGuard guard() {
+    return guard;
+  }
+
+  private void describe(InetSocketAddress address, boolean authz) {
+    boolean loopback = address.getAddress() != null && address.getAddress().isLoopbackAddress();
+    if (tls == null) {
+      if (!loopback) {
+        LOG.warn("xDS is served in plaintext on {}: any client that reaches it gets the whole fleet's config and may"
+            + " claim any node cluster; use --xds-tls-cert, --xds-tls-key and --xds-client-ca", address);
+      }
+    } else if (!tls.mutual()) {
+      LOG.warn("xDS over TLS without client certificates (--xds-client-ca): clients are not authenticated");
+    } else if (!authz) {
+      LOG.info("xDS over mutual TLS: any client with a certificate from the client CA may claim any node cluster"
+          + " (authentication only; --xds-node-authz restricts it)");
+    }
   }
 
   public XdsServer start() {
@@ -70,6 +112,9 @@ public final class XdsServer implements AutoCloseable {
 
   @Override
   public void close() {
+    if (tls != null) {
+      tls.close();
+    }
     server.shutdownNow();
     try {
       server.awaitTermination(5, TimeUnit.SECONDS);

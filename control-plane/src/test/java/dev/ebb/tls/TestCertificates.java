@@ -79,6 +79,51 @@ public final class TestCertificates {
     }
   }
 
+  /** A certificate authority for mutual TLS tests. */
+  public record Ca(String certificatePem, KeyPair keys, X500Name name) {}
+
+  public static Ca ca(String cn) {
+    try {
+      KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
+      g.initialize(new ECGenParameterSpec("secp256r1"));
+      KeyPair keys = g.generateKeyPair();
+      X500Name name = new X500Name("CN=" + cn);
+      Instant now = Instant.now();
+      JcaX509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(name, BigInteger.valueOf(SERIAL.incrementAndGet()),
+          Date.from(now.minus(Duration.ofDays(1))), Date.from(now.plus(Duration.ofDays(30))), name, keys.getPublic());
+      b.addExtension(Extension.basicConstraints, true, new org.bouncycastle.asn1.x509.BasicConstraints(true));
+      b.addExtension(Extension.keyUsage, true, new org.bouncycastle.asn1.x509.KeyUsage(
+          org.bouncycastle.asn1.x509.KeyUsage.keyCertSign | org.bouncycastle.asn1.x509.KeyUsage.cRLSign));
+      X509CertificateHolder h = b.build(new JcaContentSignerBuilder("SHA256withECDSA").build(keys.getPrivate()));
+      return new Ca(pem("CERTIFICATE", h.getEncoded()), keys, name);
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** A certificate signed by {@code ca} with these SANs (URIs and DNS names), for a server or a client. */
+  public static Pair signed(Ca ca, String cn, java.util.List<String> uris, java.util.List<String> dnsNames) {
+    try {
+      KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
+      g.initialize(new ECGenParameterSpec("secp256r1"));
+      KeyPair keys = g.generateKeyPair();
+      Instant now = Instant.now();
+      JcaX509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(ca.name(),
+          BigInteger.valueOf(SERIAL.incrementAndGet()), Date.from(now.minus(Duration.ofDays(1))),
+          Date.from(now.plus(Duration.ofDays(30))), new X500Name("CN=" + cn), keys.getPublic());
+      java.util.List<GeneralName> sans = new java.util.ArrayList<>();
+      uris.forEach(u -> sans.add(new GeneralName(GeneralName.uniformResourceIdentifier, u)));
+      dnsNames.forEach(d -> sans.add(new GeneralName(GeneralName.dNSName, d)));
+      if (!sans.isEmpty()) {
+        b.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(sans.toArray(new GeneralName[0])));
+      }
+      X509CertificateHolder h = b.build(new JcaContentSignerBuilder("SHA256withECDSA").build(ca.keys().getPrivate()));
+      return new Pair(pem("CERTIFICATE", h.getEncoded()), pem("PRIVATE KEY", keys.getPrivate().getEncoded()), keys);
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   static String pem(String type, byte[] der) throws java.io.IOException {
     StringWriter w = new StringWriter();
     try (PemWriter pw = new PemWriter(w)) {

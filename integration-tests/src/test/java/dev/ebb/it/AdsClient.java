@@ -71,7 +71,13 @@ final class AdsClient implements AutoCloseable {
   private volatile Throwable error;
 
   AdsClient(int port, Variant variant, String nodeId, String userAgent, String nodeCluster) {
-    this.channel = NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build();
+    this(NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().build(), variant, nodeId, userAgent,
+        nodeCluster);
+  }
+
+  /** Over a channel of the test's making (TLS, mutual TLS). */
+  AdsClient(ManagedChannel channel, Variant variant, String nodeId, String userAgent, String nodeCluster) {
+    this.channel = channel;
     this.variant = variant;
     this.node = Node.newBuilder().setId(nodeId).setCluster(nodeCluster).setUserAgentName(userAgent).build();
   }

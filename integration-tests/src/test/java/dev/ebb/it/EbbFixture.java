@@ -26,6 +26,13 @@ final class EbbFixture implements AutoCloseable {
   final Path file;
   private EbbServer server;
   private Clock clock = Clock.systemUTC();
+  private dev.ebb.xds.XdsServer.Connections connections = dev.ebb.xds.XdsServer.Connections.DEFAULT;
+
+  /** xDS connection settings (TLS, limits); set before start. */
+  EbbFixture withConnections(dev.ebb.xds.XdsServer.Connections c) {
+    this.connections = c;
+    return this;
+  }
   /** Every NACK any node sent: "node type: detail", as the client wrote it. */
   final java.util.List<String> nacks = new java.util.concurrent.CopyOnWriteArrayList<>();
   /** Envoy's proto rules on every resource this Ebb sends; checked when the fixture closes. */
@@ -57,7 +64,7 @@ final class EbbFixture implements AutoCloseable {
   EbbFixture start(int xdsPort) {
     EbbServer.Config c = new EbbServer.Config(new EbbServer.SourceSpec.File(file), "127.0.0.1", xdsPort, "127.0.0.1", 0, Duration.ofMillis(20),
         Duration.ofMillis(200), Duration.ofSeconds(1), EnvoyTranslator.Settings.DEFAULT,
-        LOAD_REPORT_INTERVAL);
+        LOAD_REPORT_INTERVAL, connections);
     dev.ebb.xds.XdsEvents recordNacks = new dev.ebb.xds.XdsEvents() {
       @Override
       public void nacked(dev.ebb.xds.StreamState stream, dev.ebb.publish.TypeUrl type, String version, String detail,
