@@ -58,8 +58,15 @@ public final class EbbServer implements AutoCloseable {
   /** Everything {@code ebb serve} can be told. */
   public record Config(SourceSpec source, String xdsAddress, int xdsPort, String adminAddress, int adminPort,
       Duration debounceQuiet, Duration debounceMax, Duration filePoll, EnvoyTranslator.Settings envoy,
-      Duration loadReportInterval, XdsServer.Connections xdsConnections) {
+      Duration loadReportInterval, XdsServer.Connections xdsConnections, Optional<InetSocketAddress> metricsAddress) {
     public static final Duration DEFAULT_LOAD_REPORT_INTERVAL = Duration.ofSeconds(10);
+
+    public Config(SourceSpec source, String xdsAddress, int xdsPort, String adminAddress, int adminPort,
+        Duration debounceQuiet, Duration debounceMax, Duration filePoll, EnvoyTranslator.Settings envoy,
+        Duration loadReportInterval, XdsServer.Connections xdsConnections) {
+      this(source, xdsAddress, xdsPort, adminAddress, adminPort, debounceQuiet, debounceMax, filePoll, envoy,
+          loadReportInterval, xdsConnections, Optional.empty());
+    }
 
     public Config(SourceSpec source, String xdsAddress, int xdsPort, String adminAddress, int adminPort,
         Duration debounceQuiet, Duration debounceMax, Duration filePoll, EnvoyTranslator.Settings envoy,
@@ -76,7 +83,7 @@ public final class EbbServer implements AutoCloseable {
 
     public Config withLoadReportInterval(Duration interval) {
       return new Config(source, xdsAddress, xdsPort, adminAddress, adminPort, debounceQuiet, debounceMax, filePoll,
-          envoy, interval, xdsConnections);
+          envoy, interval, xdsConnections, metricsAddress);
     }
   }
 
@@ -88,6 +95,8 @@ public final class EbbServer implements AutoCloseable {
   private final KubeStatusWriter statusWriter;
   private final XdsServer xds;
   private final AdminServer admin;
+  /** {@code --metrics-address}: /metrics, /healthz and /readyz alone. */
+  private final AdminServer metricsServer;
   private final LoadTracker load;
   private final EbbMetrics metrics;
 
@@ -164,8 +173,9 @@ public final class EbbServer implements AutoCloseable {
     this.xds = new XdsServer(new InetSocketAddress(config.xdsAddress(), config.xdsPort()), cache, lrs,
         config.xdsConnections(), allEvents);
     lrs.guard(xds.guard());
-    this.admin = new AdminServer(new InetSocketAddress(config.adminAddress(), config.adminPort()),
-        new AdminBackend());
+    AdminBackend backend = new AdminBackend();
+    this.admin = new AdminServer(new InetSocketAddress(config.adminAddress(), config.adminPort()), backend);
+    this.metricsServer = config.metricsAddress().map(a -> new AdminServer(a, backend, false)).orElse(null);
   }
 
   /** The listeners block of a YAML file (SPEC 5, Kubernetes mode); any error in it stops the start. */
@@ -192,11 +202,19 @@ public final class EbbServer implements AutoCloseable {
       statusWriter.start();
     }
     admin.start();
+    if (metricsServer != null) {
+      metricsServer.start();
+    }
     return this;
   }
 
   public int xdsPort() {
     return xds.port();
+  }
+
+  /** The port of {@code --metrics-address}, if given. */
+  public Optional<Integer> metricsPort() {
+    return Optional.ofNullable(metricsServer).map(AdminServer::port);
   }
 
   public int adminPort() {
@@ -250,6 +268,9 @@ public final class EbbServer implements AutoCloseable {
   @Override
   public void close() {
     admin.close();
+    if (metricsServer != null) {
+      metricsServer.close();
+    }
     if (statusWriter != null) {
       statusWriter.close();
     }

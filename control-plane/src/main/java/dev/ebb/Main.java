@@ -225,6 +225,11 @@ public final class Main implements Callable<Integer> {
         description = "How long an aged connection's streams may go on before it closes (default: ${DEFAULT-VALUE}).")
     Duration xdsMaxConnectionAgeGrace;
 
+    @Option(names = "--metrics-address", paramLabel = "HOST:PORT",
+        description = "Also serve /metrics, /healthz and /readyz (only those) here, e.g. 0.0.0.0:18002 for "
+            + "Prometheus and probes; /status and /config_dump stay on the admin address.")
+    String metricsAddress;
+
     @Option(names = "--xds-tls-cert", paramLabel = "PEM",
         description = "Serve xDS over TLS with this certificate chain (re-read when it changes).")
     Path xdsTlsCert;
@@ -259,6 +264,20 @@ public final class Main implements Callable<Integer> {
     @Option(names = "--circuit-breaker-limit", defaultValue = "1000000",
         description = "Envoy max connections, pending requests and requests per cluster (default: ${DEFAULT-VALUE}).")
     int circuitBreakerLimit;
+
+    private Optional<java.net.InetSocketAddress> metricsAddress() {
+      if (metricsAddress == null) {
+        return Optional.empty();
+      }
+      int colon = metricsAddress.lastIndexOf(':');
+      try {
+        return Optional.of(new java.net.InetSocketAddress(metricsAddress.substring(0, colon).replaceAll("^\\[|\\]$", ""),
+            Integer.parseInt(metricsAddress.substring(colon + 1))));
+      } catch (RuntimeException e) {
+        throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
+            "--metrics-address " + metricsAddress + " is not HOST:PORT");
+      }
+    }
 
     private Optional<dev.ebb.xds.XdsTls.Files> xdsTls() {
       if (xdsTlsCert == null && xdsTlsKey == null) {
@@ -318,7 +337,8 @@ public final class Main implements Callable<Integer> {
           new EnvoyTranslator.Settings(circuitBreakerLimit, Duration.ofSeconds(5)), loadReportInterval,
           new dev.ebb.xds.XdsServer.Connections(xdsKeepAlive, xdsMaxConnectionAge, xdsMaxConnectionAgeGrace,
               xdsTls(), Optional.ofNullable(xdsNodeAuthz), new dev.ebb.xds.XdsGuard.Limits(
-                  xdsMaxStreamsPerConnection, xdsMaxStreams, xdsMaxMessageBytes, xdsMaxLoadReportBytes)));
+                  xdsMaxStreamsPerConnection, xdsMaxStreams, xdsMaxMessageBytes, xdsMaxLoadReportBytes)),
+          metricsAddress());
       EbbServer server;
       try {
         server = new EbbServer(config, Clock.systemUTC(), dev.ebb.xds.XdsEvents.NONE, client).start();

@@ -33,6 +33,14 @@ public final class AdminServer implements AutoCloseable {
   private final HttpServer server;
 
   public AdminServer(InetSocketAddress address, Backend backend) {
+    this(address, backend, true);
+  }
+
+  /**
+   * @param fleetView false for {@code --metrics-address}: only /metrics, /healthz and /readyz; /status and
+   *     /config_dump describe the whole fleet and stay on the admin address (SPEC 11)
+   */
+  public AdminServer(InetSocketAddress address, Backend backend, boolean fleetView) {
     try {
       server = HttpServer.create(address, 64);
     } catch (IOException e) {
@@ -49,9 +57,12 @@ public final class AdminServer implements AutoCloseable {
       send(ex, why.isEmpty() ? 200 : 503, "text/plain", () -> why.map(w -> "not ready: " + w + "\n")
           .orElse("ready\n"));
     });
+    server.createContext("/metrics", ex -> send(ex, 200, "text/plain; version=0.0.4", backend::metrics));
+    if (!fleetView) {
+      return;
+    }
     server.createContext("/status", ex -> send(ex, 200, "application/json",
         () -> write(backend.status())));
-    server.createContext("/metrics", ex -> send(ex, 200, "text/plain; version=0.0.4", backend::metrics));
     server.createContext("/config_dump", ex -> {
       Optional<String> dump = backend.configDump();
       send(ex, dump.isPresent() ? 200 : 503, "application/json",

@@ -28,6 +28,14 @@ final class EbbFixture implements AutoCloseable {
   private Clock clock = Clock.systemUTC();
   private dev.ebb.xds.XdsServer.Connections connections = dev.ebb.xds.XdsServer.Connections.DEFAULT;
 
+  private java.util.Optional<java.net.InetSocketAddress> metricsAddress = java.util.Optional.empty();
+
+  /** Also serve /metrics, /healthz and /readyz alone on a free loopback port; set before start. */
+  EbbFixture withMetricsAddress() {
+    this.metricsAddress = java.util.Optional.of(new java.net.InetSocketAddress("127.0.0.1", 0));
+    return this;
+  }
+
   /** xDS connection settings (TLS, limits); set before start. */
   EbbFixture withConnections(dev.ebb.xds.XdsServer.Connections c) {
     this.connections = c;
@@ -64,7 +72,7 @@ final class EbbFixture implements AutoCloseable {
   EbbFixture start(int xdsPort) {
     EbbServer.Config c = new EbbServer.Config(new EbbServer.SourceSpec.File(file), "127.0.0.1", xdsPort, "127.0.0.1", 0, Duration.ofMillis(20),
         Duration.ofMillis(200), Duration.ofSeconds(1), EnvoyTranslator.Settings.DEFAULT,
-        LOAD_REPORT_INTERVAL, connections);
+        LOAD_REPORT_INTERVAL, connections, metricsAddress);
     dev.ebb.xds.XdsEvents recordNacks = new dev.ebb.xds.XdsEvents() {
       @Override
       public void nacked(dev.ebb.xds.StreamState stream, dev.ebb.publish.TypeUrl type, String version, String detail,
