@@ -2,44 +2,54 @@ package dev.ebb.bench;
 
 import com.sun.management.OperatingSystemMXBean;
 import dev.ebb.EbbServer;
-import dev.ebb.api.model.Model;
-import dev.ebb.rollout.RolloutEngine;
-import dev.ebb.source.FileSource;
+import dev.ebb.publish.TypeUrl;
 import dev.ebb.translate.EnvoyTranslator;
-import dev.ebb.translate.Translation;
+import dev.ebb.xds.StreamState;
 import dev.ebb.xds.XdsEvents;
-import io.envoyproxy.controlplane.cache.NodeGroup;
-import io.envoyproxy.controlplane.cache.v3.SimpleCache;
-import io.envoyproxy.controlplane.cache.v3.Snapshot;
-import io.envoyproxy.controlplane.server.V3DiscoveryServer;
-import io.envoyproxy.envoy.config.core.v3.Node;
-import io.grpc.Server;
-import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
+import java.lang.management.BufferPoolMXBean;
 import java.lang.management.ManagementFactory;
-import java.net.InetSocketAddress;
+import java.lang.reflect.Method;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
 
 /**
- * The server under test, in its own JVM so that its heap and CPU are its own. Mode "ebb" is Ebb as shipped
- * (file source, debounce, per-type content-hash versions, its own cache); mode "baseline" is the
- * straightforward use of java-control-plane: on every file change, rebuild every resource, one global
- * version, SimpleCache. Commands on stdin: "heap" (used heap after GC, bytes), "cpu" (process CPU ns), "quit".
+ * The server under test, in its own JVM so that its heap, direct memory and CPU are its own. Modes: "ebb" (Ebb
+ * as shipped: file source, debounce, its own ADS server), "baseline" and "naive" (java-control-plane, see
+ * {@link Baseline}). Commands on stdin, one answer line each:
+ *
+ * <ul>
+ *   <li>{@code heap}: used heap after GC, bytes;
+ *   <li>{@code cpu}: process CPU time, ns;
+ *   <li>{@code direct}: "peak pool current" since the last {@code direct}: direct memory (the JDK's "direct"
+ *       buffer pool, plus what grpc's shaded Netty allocates without a Cleaner if it does), sampled every 5 ms; grpc's pooled
+ *       allocator's direct arenas; the current direct memory;
+ *   <li>{@code mark}: System.nanoTime of the first xDS response since the last {@code mark} (0: none);
+ *   <li>{@code quit}.
+ * </ul>
  */
 public final class BenchServer {
+  private static final AtomicLong FIRST_RESPONSE = new AtomicLong();
+
   public static void main(String[] args) throws Exception {
     String mode = args[0];
     Path file = Path.of(args[1]);
     int port = Integer.parseInt(args[2]);
     Duration debounce = Duration.ofMillis(Long.parseLong(args[3]));
-    AutoCloseable server = mode.equals("ebb") ? ebb(file, port, debounce) : baseline(file, port);
+    Duration maxDelay = Duration.ofSeconds(1);
+    DirectSampler direct = new DirectSampler();
+    AutoCloseable server = switch (mode) {
+      case "ebb" -> ebb(file, port, debounce, maxDelay);
+      case "baseline" -> Baseline.careful(file, port, debounce, maxDelay, Baseline.callbacks(BenchServer::responded));
+      case "naive" -> Baseline.naive(file, port, Baseline.callbacks(BenchServer::responded));
+      default -> throw new IllegalArgumentException("unknown mode " + mode);
+    };
+    direct.start();
     System.out.println("ready");
     System.out.flush();
     BufferedReader in = new BufferedReader(new InputStreamReader(System.in));
@@ -53,6 +63,8 @@ public final class BenchServer {
           System.out.println(ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed());
         }
         case "cpu" -> System.out.println(os.getProcessCpuTime());
+        case "direct" -> System.out.println(direct.peakAndReset());
+        case "mark" -> System.out.println(FIRST_RESPONSE.getAndSet(0));
         case "quit" -> {
           server.close();
           System.exit(0);
@@ -64,41 +76,89 @@ public final class BenchServer {
     server.close();
   }
 
-  static AutoCloseable ebb(Path file, int port, Duration debounce) {
-    EbbServer.Config c = new EbbServer.Config(new EbbServer.SourceSpec.File(file), "127.0.0.1", port, "127.0.0.1", 0,
-        debounce, Duration.ofSeconds(1), Duration.ofSeconds(2), EnvoyTranslator.Settings.DEFAULT,
-        EbbServer.Config.DEFAULT_LOAD_REPORT_INTERVAL);
-    return new EbbServer(c, Clock.systemUTC(), XdsEvents.NONE, Optional.empty()).start();
+  private static void responded() {
+    if (FIRST_RESPONSE.get() == 0) {
+      FIRST_RESPONSE.compareAndSet(0, System.nanoTime());
+    }
   }
 
-  /** What most control planes built on java-control-plane do: everything rebuilt, one version, SimpleCache. */
-  static AutoCloseable baseline(Path file, int port) throws Exception {
-    SimpleCache<String> cache = new SimpleCache<>(new NodeGroup<>() {
+  static AutoCloseable ebb(Path file, int port, Duration debounce, Duration maxDelay) {
+    EbbServer.Config c = new EbbServer.Config(new EbbServer.SourceSpec.File(file), "127.0.0.1", port, "127.0.0.1", 0,
+        debounce, maxDelay, Duration.ofSeconds(2), EnvoyTranslator.Settings.DEFAULT,
+        EbbServer.Config.DEFAULT_LOAD_REPORT_INTERVAL);
+    XdsEvents marks = new XdsEvents() {
       @Override
-      public String hash(Node node) {
-        return "all";
+      public void pushed(StreamState stream, TypeUrl type, String version, int resources, int bytes) {
+        BenchServer.responded();
       }
-
-    });
-    EnvoyTranslator translator = new EnvoyTranslator(EnvoyTranslator.Settings.DEFAULT);
-    AtomicLong version = new AtomicLong();
-    FileSource source = new FileSource(file, (Model m) -> {
-      Translation t = translator.translate(RolloutEngine.desired(m, Clock.systemUTC().instant()));
-      List<io.envoyproxy.envoy.config.listener.v3.Listener> listeners = t.envoyListeners().stream()
-          .map(Translation.EnvoyListener::listener).toList();
-      List<io.envoyproxy.envoy.config.route.v3.RouteConfiguration> routes = t.envoyListeners().stream()
-          .map(Translation.EnvoyListener::routes).toList();
-      cache.setSnapshot("all", Snapshot.create(t.clusters().values(), t.endpoints().values(), listeners, routes,
-          List.of(), String.valueOf(version.incrementAndGet())));
-    }, Clock.systemUTC(), Duration.ofSeconds(2));
-    source.start();
-    V3DiscoveryServer discovery = new V3DiscoveryServer(cache);
-    Server server = NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", port))
-        .addService(discovery.getAggregatedDiscoveryServiceImpl()).build().start();
-    return () -> {
-      source.close();
-      server.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
     };
+    return new EbbServer(c, Clock.systemUTC(), marks, Optional.empty()).start();
+  }
+
+  /** Samples the server's direct memory every 5 ms and keeps the peak. */
+  static final class DirectSampler {
+    private final BufferPoolMXBean jdk = ManagementFactory.getPlatformMXBeans(BufferPoolMXBean.class).stream()
+        .filter(b -> b.getName().equals("direct")).findFirst().orElseThrow();
+    private final LongSupplier pool = grpcPool();
+    private volatile long peak;
+    private volatile long poolPeak;
+
+    /**
+     * The JDK's count covers every direct ByteBuffer made with a Cleaner, which is how Netty allocates on Java 17
+     * unless it is allowed to reflect into java.nio (then its own counter has what the JDK's misses).
+     */
+    long now() {
+      long jdkUsed = jdk.getMemoryUsed();
+      if (io.grpc.netty.shaded.io.netty.util.internal.PlatformDependent.useDirectBufferNoCleaner()) {
+        return jdkUsed + Math.max(0, io.grpc.netty.shaded.io.netty.util.internal.PlatformDependent
+            .usedDirectMemory());
+      }
+      return jdkUsed;
+    }
+
+    void start() {
+      Thread t = new Thread(() -> {
+        while (true) {
+          long d = now();
+          long p = pool.getAsLong();
+          synchronized (this) {
+            peak = Math.max(peak, d);
+            poolPeak = Math.max(poolPeak, p);
+          }
+          try {
+            Thread.sleep(5);
+          } catch (InterruptedException e) {
+            return;
+          }
+        }
+      }, "direct-sampler");
+      t.setDaemon(true);
+      t.start();
+    }
+
+    synchronized String peakAndReset() {
+      long d = now();
+      String answer = Math.max(peak, d) + " " + Math.max(poolPeak, pool.getAsLong()) + " " + d;
+      peak = d;
+      poolPeak = pool.getAsLong();
+      return answer;
+    }
+
+    /** The direct arenas of the allocator grpc-netty-shaded's server uses (Utils is package-private). */
+    private static LongSupplier grpcPool() {
+      try {
+        Class<?> utils = Class.forName("io.grpc.netty.shaded.io.grpc.netty.Utils");
+        Method m = utils.getDeclaredMethod("getByteBufAllocator", boolean.class);
+        m.setAccessible(true);
+        Object alloc = m.invoke(null, false);
+        if (alloc instanceof io.grpc.netty.shaded.io.netty.buffer.ByteBufAllocatorMetricProvider p) {
+          return () -> p.metric().usedDirectMemory();
+        }
+      } catch (ReflectiveOperationException | RuntimeException e) {
+        System.err.println("grpc's allocator metric not available: " + e);
+      }
+      return () -> -1;
+    }
   }
 
   private BenchServer() {}

@@ -36,9 +36,11 @@ public class TranslateBench {
     now = Instant.parse("2026-01-01T00:00:00Z");
     drains = RolloutEngine.step(model, DrainState.EMPTY, now).next();
     shifted = ModelGen.model(routes, 2100, 0);
+    hotShifted = ModelGen.model(routes, 2000, 2100, 0);
   }
 
   Model shifted;
+  Model hotShifted;
   XdsSnapshot previous;
   boolean flip;
 
@@ -54,6 +56,15 @@ public class TranslateBench {
   public XdsSnapshot weightChange() {
     flip = !flip;
     RolloutEngine.Result r = RolloutEngine.step(flip ? shifted : model, drains, now);
+    previous = XdsSnapshot.of(translator.translate(r.desired()), previous);
+    return previous;
+  }
+
+  /** A weight change of one route (a rollout step), on top of the previous build. */
+  @Benchmark
+  public XdsSnapshot oneRouteChange() {
+    flip = !flip;
+    RolloutEngine.Result r = RolloutEngine.step(flip ? hotShifted : model, drains, now);
     previous = XdsSnapshot.of(translator.translate(r.desired()), previous);
     return previous;
   }
