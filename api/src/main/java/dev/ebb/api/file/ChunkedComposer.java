@@ -18,6 +18,7 @@ import org.yaml.snakeyaml.nodes.NodeTuple;
 import org.yaml.snakeyaml.nodes.ScalarNode;
 import org.yaml.snakeyaml.nodes.SequenceNode;
 import org.yaml.snakeyaml.nodes.Tag;
+import org.yaml.snakeyaml.reader.StreamReader;
 
 /**
  * Composes the YAML of a block-style config file item by item, and reuses the node of every item whose text
@@ -51,7 +52,7 @@ final class ChunkedComposer {
 
   Optional<MappingNode> compose(String text) {
     if (text.indexOf('\t') >= 0 || text.startsWith("%") || text.contains("\n%") || text.contains("---")
-        || text.contains("\n...") || ALIAS_OR_ANCHOR.matcher(text).find()) {
+        || text.contains("\n...") || ALIAS_OR_ANCHOR.matcher(text).find() || !plainLines(text)) {
       return Optional.empty();
     }
     String[] lines = text.split("\n", -1);
@@ -187,6 +188,21 @@ final class ChunkedComposer {
     }
     next.put(key, n);
     return n;
+  }
+
+  /**
+   * Whether lines end only in LF (or CRLF) and every character is one YAML reads: a lone CR, NEL, LS or PS is a
+   * line break to YAML, not to the split here, and a character YAML refuses may sit in a comment, which the split
+   * skips. Either way the whole-file compose must see the text.
+   */
+  private static boolean plainLines(String text) {
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      if (c == '\r' ? i + 1 >= text.length() || text.charAt(i + 1) != '\n' : c == '\u0085' || c == '\u2028' || c == '\u2029') {
+        return false;
+      }
+    }
+    return StreamReader.isPrintable(text);
   }
 
   private static boolean blankOrComment(String line) {

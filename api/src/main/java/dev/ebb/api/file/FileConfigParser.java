@@ -637,7 +637,7 @@ public final class FileConfigParser {
       return m.getValue().stream()
           .filter(t -> t.getKeyNode() instanceof ScalarNode k && k.getValue().equals(field))
           .map(t -> t.getValueNode())
-          .filter(v -> v instanceof ScalarNode)
+          .filter(v -> v instanceof ScalarNode && !YamlNodes.isNull(v))
           .map(v -> ((ScalarNode) v).getValue())
           .findFirst();
     }

@@ -52,7 +52,8 @@ final class YamlNodes {
   void rejectUnknown(Set<String> known) {
     for (Map.Entry<String, NodeTuple> e : fields.entrySet()) {
       if (!known.contains(e.getKey())) {
-        problems.add(new Problem(e.getKey(), "", "is not a known field (known: " + String.join(", ",
+        // an empty key ("": x) is named by its quotes, so the message still says which field
+        problems.add(new Problem(e.getKey().isEmpty() ? "\"\"" : e.getKey(), "", "is not a known field (known: " + String.join(", ",
             known.stream().sorted().toList()) + ")", e.getValue().getKeyNode()));
       }
     }

@@ -8,6 +8,8 @@ import java.util.regex.Pattern;
 public final class Durations {
   private static final Pattern WHOLE = Pattern.compile("(\\d+(ms|h|m|s))+");
   private static final Pattern PART = Pattern.compile("(\\d+)(ms|h|m|s)");
+  /** protobuf's (and so Envoy's) largest Duration: 10,000 years. Anything longer cannot be sent. */
+  public static final Duration MAX = Duration.ofSeconds(315_576_000_000L);
 
   private Durations() {}
 
@@ -34,9 +36,16 @@ public final class Durations {
         });
       }
     } catch (ArithmeticException | NumberFormatException e) {
-      throw new IllegalArgumentException("\"" + text + "\" is too long a duration");
+      throw tooLong(text);
+    }
+    if (total.compareTo(MAX) > 0) {
+      throw tooLong(text);
     }
     return total;
+  }
+
+  private static IllegalArgumentException tooLong(String text) {
+    return new IllegalArgumentException("\"" + text + "\" is too long a duration (at most 87660000h, 10,000 years)");
   }
 
   /** The shortest form that {@link #parse} reads back: {@code 15m}, {@code 1h30m}, {@code 1500ms}. */

@@ -15,11 +15,19 @@ public final class Weights {
     if (!NUMBER.matcher(t).matches()) {
       throw new IllegalArgumentException(text + " is not a number (percent 0..100, at most two decimals)");
     }
+    if (t.indexOf('.') >= 0) {
+      // drop trailing zeros of the fraction here: BigDecimal.stripTrailingZeros divides once per zero (quadratic)
+      int end = t.length();
+      while (t.charAt(end - 1) == '0') {
+        end--;
+      }
+      t = t.substring(0, t.charAt(end - 1) == '.' ? end - 1 : end);
+    }
     BigDecimal value = new BigDecimal(t);
     if (value.compareTo(BigDecimal.ZERO) < 0 || value.compareTo(BigDecimal.valueOf(100)) > 0) {
       throw new IllegalArgumentException(text + " is out of range 0..100");
     }
-    if (value.stripTrailingZeros().scale() > 2) {
+    if (value.scale() > 2) {
       throw new IllegalArgumentException(text + " has more than two decimals");
     }
     return value.movePointRight(2).intValueExact();

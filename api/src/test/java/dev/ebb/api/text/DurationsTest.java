@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.time.Duration;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -39,11 +40,16 @@ class DurationsTest {
   }
 
   @ParameterizedTest(name = "\"{0}\"")
-  @ValueSource(strings = {"99999999999999999999h", "9223372036854775807h", "9223372036854775807s1s"})
+  @ValueSource(strings = {"99999999999999999999h", "9223372036854775807h", "9223372036854775807s1s", "87660000h1ms"})
   void rejectsDurationsTooLongToHold(String text) {
     assertThatThrownBy(() -> Durations.parse(text))
         .isInstanceOf(IllegalArgumentException.class)
-        .hasMessage("\"" + text + "\" is too long a duration");
+        .hasMessage("\"" + text + "\" is too long a duration (at most 87660000h, 10,000 years)");
+  }
+
+  @Test
+  void acceptsProtobufsLongestDuration() {
+    assertThat(Durations.parse("87660000h")).isEqualTo(Durations.MAX);
   }
 
   @ParameterizedTest(name = "{0} ms is \"{1}\"")
