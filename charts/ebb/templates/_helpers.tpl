@@ -179,3 +179,53 @@ named like the health port, or no listener at all.
 {{- end }}
 {{- toJson $out }}
 {{- end }}
+
+{{/*
+The DNS name Envoys dial for xDS (the -xds Service): the name Ebb's server certificate must carry.
+*/}}
+{{- define "ebb.xdsHost" -}}
+{{- printf "%s-xds.%s.svc.%s" (include "ebb.fullname" .) .Release.Namespace .Values.clusterDomain }}
+{{- end }}
+
+{{/*
+Whether the chart creates cert-manager Certificates (xds.tls.certManager.issuerRef.name is set).
+*/}}
+{{- define "ebb.certManager" -}}
+{{- if .Values.xds.tls.certManager.issuerRef.name }}true{{ end }}
+{{- end }}
+
+{{/*
+The Secret with the Envoy fleet's xDS client certificate and CA: envoy.xdsTls.secretName, or the one the
+chart's cert-manager Certificate writes.
+*/}}
+{{- define "ebb.envoy.xdsTlsSecretName" -}}
+{{- if .Values.envoy.xdsTls.secretName }}
+{{- .Values.envoy.xdsTls.secretName }}
+{{- else if include "ebb.certManager" . }}
+{{- printf "%s-envoy-xds-tls" (include "ebb.fullname" .) }}
+{{- end }}
+{{- end }}
+
+{{/*
+The identity (URI SAN) of the Envoy fleet's client certificate when the chart has cert-manager issue it; name
+it in xds.nodeAuthz.
+*/}}
+{{- define "ebb.envoy.xdsIdentity" -}}
+{{- printf "spiffe://%s/ns/%s/envoy/%s-envoy" .Values.clusterDomain .Release.Namespace (include "ebb.fullname" .) }}
+{{- end }}
+
+{{/*
+xDS TLS values that cannot work together fail the install with a message that says what to set (SPEC 11).
+*/}}
+{{- define "ebb.xdsTls.check" -}}
+{{- $tls := .Values.xds.tls }}
+{{- if and (include "ebb.certManager" .) (not $tls.secretName) }}
+{{- fail "xds.tls.certManager.issuerRef.name is set but xds.tls.secretName is empty: name the Secret the Certificate should write" }}
+{{- end }}
+{{- if and .Values.xds.nodeAuthz (not (and $tls.secretName $tls.mutual)) }}
+{{- fail "xds.nodeAuthz needs mutual TLS (there is no client identity without it): set xds.tls.secretName and keep xds.tls.mutual true" }}
+{{- end }}
+{{- if and .Values.envoy.enabled $tls.secretName (not (include "ebb.envoy.xdsTlsSecretName" .)) }}
+{{- fail "envoy.enabled with xds.tls.secretName: the Envoy fleet needs envoy.xdsTls.secretName, a Secret with its client certificate (tls.crt, tls.key) and the CA of Ebb's certificate (ca.crt), or xds.tls.certManager.issuerRef to have cert-manager issue it" }}
+{{- end }}
+{{- end }}

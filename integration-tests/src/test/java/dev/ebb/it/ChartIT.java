@@ -4,9 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.google.protobuf.TypeRegistry;
-import com.google.protobuf.util.JsonFormat;
 import com.marcnuri.helm.Helm;
 import com.marcnuri.helm.LintResult;
 import com.marcnuri.helm.TemplateCommand;
@@ -43,6 +40,14 @@ class ChartIT {
   static final Path CHART = Path.of("../charts/ebb");
   static final Path GOLDEN = Path.of("src/test/resources/chart-golden");
   static final String NS = "ebb-system";
+  /** The Envoy fleet's identity when the chart's cert-manager Certificate issues it. */
+  static final String ENVOY_IDENTITY = "spiffe://cluster.local/ns/ebb-system/envoy/ebb-envoy";
+  /** Mutual TLS with node authorization and the Envoy fleet, with Secrets brought by the user. */
+  static final Map<String, String> MTLS_ENVOY = Map.of("xds.tls.secretName", "ebb-xds-tls",
+      "envoy.enabled", "true", "envoy.xdsTls.secretName", "edge-xds-client",
+      "xds.nodeAuthz[0].identity", ENVOY_IDENTITY, "xds.nodeAuthz[0].nodeClusters[0]", "edge",
+      "xds.nodeAuthz[1].identity", "spiffe://cluster.local/ns/shop/sa/*",
+      "xds.nodeAuthz[1].nodeClusters[0]", "sidecar", "xds.nodeAuthz[1].nodeClusters[1]", "outbound");
 
   /** The value sets the golden files cover. */
   enum Scenario {
@@ -51,6 +56,11 @@ class ChartIT {
     ENVOY(Map.of("envoy.enabled", "true")),
     ENVOY_DAEMONSET(Map.of("envoy.enabled", "true", "envoy.kind", "DaemonSet")),
     XDS_TLS(Map.of("xds.tls.secretName", "ebb-xds-tls")),
+    XDS_MTLS_ENVOY(MTLS_ENVOY),
+    XDS_TLS_CERT_MANAGER(Map.of("xds.tls.secretName", "ebb-xds-tls", "envoy.enabled", "true",
+        "xds.tls.certManager.issuerRef.name", "ebb-ca", "xds.tls.certManager.issuerRef.kind", "ClusterIssuer",
+        "xds.nodeAuthz[0].identity", "spiffe://cluster.local/ns/ebb-system/envoy/ebb-envoy",
+        "xds.nodeAuthz[0].nodeClusters[0]", "edge")),
     MONITORED(Map.of("envoy.enabled", "true", "metrics.serviceMonitor.enabled", "true",
         "networkPolicy.enabled", "true")),
     ONE_REPLICA(Map.of("replicaCount", "1"));
@@ -372,9 +382,28 @@ class ChartIT {
   @Test
   void theSchemaRejectsWrongValues() {
     for (Map<String, String> bad : List.of(Map.of("replicaCount", "two"), Map.of("envoy.drainTimeout", "forever"),
-        Map.of("nope", "1"), Map.of("envoy.kind", "StatefulSet"))) {
+        Map.of("nope", "1"), Map.of("envoy.kind", "StatefulSet"),
+        // SPEC 11: xDS TLS and node authorization
+        Map.of("xds.tls.mutual", "maybe"), Map.of("xds.tls.secretNam", "x"), Map.of("envoy.xdsTls.secret", "x"),
+        Map.of("xds.tls.secretName", "Not_A_Name"),
+        Map.of("xds.tls.certManager.issuerRef.kind", "Vault"), Map.of("xds.tls.certManager.issuer", "x"),
+        Map.of("xds.nodeAuthz[0].identity", "spiffe://x/*/y", "xds.nodeAuthz[0].nodeClusters[0]", "edge"),
+        Map.of("xds.nodeAuthz[0].identity", "spiffe://x/a*", "xds.nodeAuthz[0].nodeClusters[0]", "edge"),
+        Map.of("xds.nodeAuthz[0].identity", "spiffe://x/a"),
+        Map.of("xds.nodeAuthz[0].identity", "spiffe://x/a", "xds.nodeAuthz[0].nodeClusters[0]", "edge",
+            "xds.nodeAuthz[0].cluster", "edge"))) {
       assertThatThrownBy(() -> render(bad)).as("values %s", bad).hasMessageContaining("values");
     }
+    // what the schema cannot see, the templates refuse with a message that says what to set
+    Map<Map<String, String>, String> refused = Map.of(
+        Map.of("xds.nodeAuthz[0].identity", "spiffe://x/a", "xds.nodeAuthz[0].nodeClusters[0]", "edge"),
+        "xds.nodeAuthz needs mutual TLS",
+        Map.of("xds.tls.secretName", "t", "xds.tls.mutual", "false", "xds.nodeAuthz[0].identity", "spiffe://x/a",
+            "xds.nodeAuthz[0].nodeClusters[0]", "edge"), "xds.nodeAuthz needs mutual TLS",
+        Map.of("xds.tls.secretName", "t", "envoy.enabled", "true"), "envoy.xdsTls.secretName",
+        Map.of("xds.tls.certManager.issuerRef.name", "ca"), "xds.tls.secretName is empty");
+    refused.forEach((values, message) -> assertThatThrownBy(() -> render(values)).as("values %s", values)
+        .hasMessageContaining(message));
   }
 
   @Test
@@ -411,19 +440,7 @@ class ChartIT {
 
   /** Envoy's Bootstrap, strictly: an unknown field, a wrong type or an unknown Any type fails. */
   static Bootstrap parseBootstrap(String yaml) throws Exception {
-    Object tree = new Yaml().load(yaml);
-    String json = new ObjectMapper().writeValueAsString(tree);
-    TypeRegistry types = TypeRegistry.newBuilder()
-        .add(io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions.getDescriptor())
-        .add(io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-            .getDescriptor())
-        .add(io.envoyproxy.envoy.extensions.filters.http.router.v3.Router.getDescriptor())
-        .add(io.envoyproxy.envoy.extensions.resource_monitors.downstream_connections.v3.DownstreamConnectionsConfig
-            .getDescriptor())
-        .build();
-    Bootstrap.Builder b = Bootstrap.newBuilder();
-    JsonFormat.parser().usingTypeRegistry(types).merge(json, b);
-    return b.build();
+    return EnvoyBootstrapTest.parse(yaml);
   }
 
   @Test
@@ -431,9 +448,7 @@ class ChartIT {
     List<Map<String, Object>> o = objects(render(Map.of("envoy.enabled", "true")));
     Map<String, Object> cm = one(o, "ConfigMap", "ebb-envoy");
     Map<String, String> data = at(cm, "data");
-    String file = data.keySet().stream().filter(k -> k.endsWith(".yaml") || k.endsWith(".json")).findFirst()
-        .orElseThrow();
-    Bootstrap chart = parseBootstrap(data.get(file));
+    Bootstrap chart = parseBootstrap(data.get("envoy.yaml"));
     assertThat(chart.getDynamicResources().getAdsConfig().getGrpcServices(0).getEnvoyGrpc().getClusterName())
         .isEqualTo("ebb");
     assertThat(chart.getClusterManager().getLoadStatsConfig().getGrpcServicesCount()).isEqualTo(1);
@@ -446,5 +461,261 @@ class ChartIT {
     assertThat(edge.getNode().getCluster()).isEqualTo("edge");
     // and the check is strict: an unknown field fails
     assertThatThrownBy(() -> parseBootstrap("node: {id: x, clusterr: edge}")).hasMessageContaining("clusterr");
+  }
+
+  // ---- SPEC 11: xDS over TLS, node authorization ----
+
+  /** Where a path inside a container comes from: "secret:NAME/KEY" or "configMap:NAME/KEY". */
+  static String sourceOf(Map<String, Object> workload, Map<String, Object> container, String path) {
+    int slash = path.lastIndexOf('/');
+    String dir = path.substring(0, slash);
+    String key = path.substring(slash + 1);
+    List<Map<String, Object>> mounts = at(container, "volumeMounts");
+    Map<String, Object> mount = mounts.stream().filter(m -> dir.equals(m.get("mountPath"))).findFirst()
+        .orElseThrow(() -> new AssertionError("nothing mounted at " + dir + " (for " + path + ")"));
+    // a subPath mount never sees the kubelet's symlink swap: a renewed certificate would not reach the process
+    assertThat(mount).as("mount of %s", dir).doesNotContainKey("subPath").containsEntry("readOnly", true);
+    List<Map<String, Object>> volumes = at(workload, "spec.template.spec.volumes");
+    Map<String, Object> volume = volumes.stream().filter(v -> v.get("name").equals(mount.get("name"))).findFirst()
+        .orElseThrow(() -> new AssertionError("no volume " + mount.get("name")));
+    assertThat((Object) at(volume, "secret.items")).as("volume %s lists no items", volume.get("name")).isNull();
+    if (volume.get("secret") != null) {
+      return "secret:" + at(volume, "secret.secretName") + "/" + key;
+    }
+    assertThat((Object) at(volume, "configMap.items")).isNull();
+    return "configMap:" + at(volume, "configMap.name") + "/" + key;
+  }
+
+  static CommandLine.ParseResult serveArgs(List<Map<String, Object>> objects) {
+    List<String> args = at(container(one(objects, "Deployment", "ebb"), "ebb"), "args");
+    return new CommandLine(new dev.ebb.Main()).parseArgs(args.toArray(String[]::new)).subcommand();
+  }
+
+  static String pathOption(CommandLine.ParseResult serve, String option) {
+    Object p = serve.matchedOptionValue(option, null);
+    return p == null ? null : p.toString();
+  }
+
+  @Test
+  void xdsTlsFlagsNameExactlyTheFilesOfTheMountedSecretAndTheNodeAuthzConfigMap(@TempDir Path dir) throws Exception {
+    List<Map<String, Object>> o = objects(render(MTLS_ENVOY));
+    Map<String, Object> deploy = one(o, "Deployment", "ebb");
+    Map<String, Object> ebb = container(deploy, "ebb");
+    CommandLine.ParseResult serve = serveArgs(o);
+    Map<String, String> sources = new LinkedHashMap<>();
+    for (String flag : List.of("--xds-tls-cert", "--xds-tls-key", "--xds-client-ca", "--xds-node-authz")) {
+      String path = pathOption(serve, flag);
+      assertThat(path).as(flag).isNotNull().startsWith("/");
+      sources.put(flag, sourceOf(deploy, ebb, path));
+    }
+    assertThat(sources).containsExactly(
+        Map.entry("--xds-tls-cert", "secret:ebb-xds-tls/tls.crt"),
+        Map.entry("--xds-tls-key", "secret:ebb-xds-tls/tls.key"),
+        Map.entry("--xds-client-ca", "secret:ebb-xds-tls/ca.crt"),
+        Map.entry("--xds-node-authz", "configMap:ebb-node-authz/node-authz.yaml"));
+    // the node authorization file is one Ebb's own parser accepts, and it says what the values say
+    Map<String, String> data = at(one(o, "ConfigMap", "ebb-node-authz"), "data");
+    assertThat(data).containsOnlyKeys("node-authz.yaml");
+    Path file = dir.resolve("node-authz.yaml");
+    Files.writeString(file, data.get("node-authz.yaml"));
+    dev.ebb.xds.NodeAuthz authz = dev.ebb.xds.NodeAuthz.load(file);
+    java.util.function.BiFunction<String, String, Boolean> may = (id, cluster) -> authz.deny(List.of(id),
+        io.envoyproxy.envoy.config.core.v3.Node.newBuilder().setId("n").setCluster(cluster).build()).isEmpty();
+    assertThat(may.apply(ENVOY_IDENTITY, "edge")).isTrue();
+    assertThat(may.apply(ENVOY_IDENTITY, "sidecar")).isFalse();
+    assertThat(may.apply("spiffe://cluster.local/ns/shop/sa/checkout", "sidecar")).isTrue();
+    assertThat(may.apply("spiffe://cluster.local/ns/shop/sa/checkout", "outbound")).isTrue();
+    assertThat(may.apply("spiffe://cluster.local/ns/shop/sa/checkout", "edge")).isFalse();
+    assertThat(may.apply("spiffe://cluster.local/ns/shop/sa/a/b", "sidecar")).isFalse();
+    // Ebb reads that file at start only: a change rolls its pods
+    assertThat((String) at(deploy, "spec.template.metadata.annotations.checksum/node-authz")).isNotEmpty();
+    assertThat((Object) at(one(objects(render(Map.of("xds.tls.secretName", "ebb-xds-tls",
+        "xds.nodeAuthz[0].identity", "spiffe://x/y", "xds.nodeAuthz[0].nodeClusters[0]", "edge"))),
+        "Deployment", "ebb"), "spec.template.metadata.annotations.checksum/node-authz"))
+        .isNotEqualTo(at(deploy, "spec.template.metadata.annotations.checksum/node-authz"));
+
+    // server-side TLS only: no client CA; plaintext: none of the flags and nothing mounted
+    CommandLine.ParseResult serverOnly = serveArgs(objects(render(Map.of("xds.tls.secretName", "ebb-xds-tls",
+        "xds.tls.mutual", "false"))));
+    assertThat(pathOption(serverOnly, "--xds-tls-cert")).isEqualTo(pathOption(serve, "--xds-tls-cert"));
+    assertThat(pathOption(serverOnly, "--xds-client-ca")).isNull();
+    assertThat(pathOption(serverOnly, "--xds-node-authz")).isNull();
+    List<Map<String, Object>> plain = objects(render(Map.of()));
+    CommandLine.ParseResult plaintext = serveArgs(plain);
+    for (String flag : List.of("--xds-tls-cert", "--xds-tls-key", "--xds-client-ca", "--xds-node-authz")) {
+      assertThat(pathOption(plaintext, flag)).as(flag).isNull();
+    }
+    List<Map<String, Object>> plainVolumes = at(one(plain, "Deployment", "ebb"), "spec.template.spec.volumes");
+    assertThat(plainVolumes).extracting(v -> v.get("name")).containsExactly("listeners", "tmp");
+    assertThat(ofKind(plain, "ConfigMap")).extracting(c -> (String) at(c, "metadata.name"))
+        .containsExactly("ebb-listeners");
+  }
+
+  /** The chart's Envoy bootstrap and its SDS files, read through the ConfigMap mounted at /etc/envoy. */
+  static EnvoyBootstrapTest.TlsToEbb envoyTls(List<Map<String, Object>> o, boolean mutual) throws Exception {
+    Map<String, Object> fleet = one(o, "Deployment", "ebb-envoy");
+    Map<String, Object> envoy = container(fleet, "envoy");
+    Map<String, String> data = at(one(o, "ConfigMap", "ebb-envoy"), "data");
+    Bootstrap b = parseBootstrap(data.get("envoy.yaml"));
+    EnvoyBootstrapTest.assertHardened("chart", b);
+    return EnvoyBootstrapTest.assertTlsToEbb("chart", b, mutual, path -> {
+      String source = sourceOf(fleet, envoy, path);
+      assertThat(source).as("SDS file %s comes from the bootstrap ConfigMap", path).startsWith("configMap:ebb-envoy/");
+      String key = source.substring("configMap:ebb-envoy/".length());
+      assertThat(data).as("ConfigMap ebb-envoy").containsKey(key);
+      return data.get(key);
+    });
+  }
+
+  @Test
+  void theEnvoyFleetDialsEbbOverMutualTlsWithTheFilesOfItsMountedSecret() throws Exception {
+    List<Map<String, Object>> o = objects(render(MTLS_ENVOY));
+    Map<String, Object> fleet = one(o, "Deployment", "ebb-envoy");
+    Map<String, Object> envoy = container(fleet, "envoy");
+    EnvoyBootstrapTest.TlsToEbb t = envoyTls(o, true);
+    assertThat(t.host()).isEqualTo("ebb-xds." + NS + ".svc.cluster.local");
+    assertThat(sourceOf(fleet, envoy, t.certFile().orElseThrow())).isEqualTo("secret:edge-xds-client/tls.crt");
+    assertThat(sourceOf(fleet, envoy, t.keyFile().orElseThrow())).isEqualTo("secret:edge-xds-client/tls.key");
+    assertThat(sourceOf(fleet, envoy, t.caFile())).isEqualTo("secret:edge-xds-client/ca.crt");
+    // the Secrets the chart's SDS files hold are those of envoy/sds/ (the repository's TLS bootstraps)
+    Map<String, String> data = at(one(o, "ConfigMap", "ebb-envoy"), "data");
+    assertThat(t.ca()).isEqualTo(EnvoyBootstrapTest.parseSds(EnvoyBootstrapTest.repoSds("/etc/envoy/sds/xds-ca.yaml"))
+        .getResources(0).unpack(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret.class));
+    assertThat(t.clientCert().orElseThrow()).isEqualTo(EnvoyBootstrapTest.parseSds(
+        EnvoyBootstrapTest.repoSds("/etc/envoy/sds/xds-client-cert.yaml")).getResources(0)
+        .unpack(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret.class));
+    assertThat(data).containsOnlyKeys("envoy.yaml", "sds-xds-ca.yaml", "sds-xds-client-cert.yaml");
+
+    // server-side TLS only: Envoy checks Ebb's certificate and presents none
+    List<Map<String, Object>> serverOnly = objects(render(Map.of("xds.tls.secretName", "ebb-xds-tls",
+        "xds.tls.mutual", "false", "envoy.enabled", "true", "envoy.xdsTls.secretName", "edge-ca")));
+    EnvoyBootstrapTest.TlsToEbb s = envoyTls(serverOnly, false);
+    assertThat(sourceOf(one(serverOnly, "Deployment", "ebb-envoy"), container(one(serverOnly, "Deployment",
+        "ebb-envoy"), "envoy"), s.caFile())).isEqualTo("secret:edge-ca/ca.crt");
+    Map<String, String> serverOnlyData = at(one(serverOnly, "ConfigMap", "ebb-envoy"), "data");
+    assertThat(serverOnlyData).containsOnlyKeys("envoy.yaml", "sds-xds-ca.yaml");
+    // plaintext: no transport socket, no Secret in the Envoy pods
+    List<Map<String, Object>> plain = objects(render(Map.of("envoy.enabled", "true")));
+    Map<String, String> plainData = at(one(plain, "ConfigMap", "ebb-envoy"), "data");
+    assertThat(plainData).containsOnlyKeys("envoy.yaml");
+    assertThat(EnvoyBootstrapTest.cluster(parseBootstrap(plainData.get("envoy.yaml")), "ebb").hasTransportSocket())
+        .isFalse();
+  }
+
+  @Test
+  void certManagerCertificatesMatchWhatEbbMountsAndWhatEnvoyChecks() throws Exception {
+    List<Map<String, Object>> o = objects(render(Scenario.XDS_TLS_CERT_MANAGER.values));
+    Map<String, Object> server = one(o, "Certificate", "ebb-xds");
+    Map<String, Object> client = one(o, "Certificate", "ebb-envoy-xds");
+    for (Map<String, Object> c : List.of(server, client)) {
+      assertThat((String) at(c, "apiVersion")).isEqualTo("cert-manager.io/v1");
+      assertThat((Map<String, Object>) at(c, "spec.issuerRef")).containsExactly(Map.entry("name", "ebb-ca"),
+          Map.entry("kind", "ClusterIssuer"), Map.entry("group", "cert-manager.io"));
+    }
+    // Ebb's certificate goes where Ebb reads it, and names every SAN the Envoys accept
+    Map<String, Object> deploy = one(o, "Deployment", "ebb");
+    assertThat(sourceOf(deploy, container(deploy, "ebb"), pathOption(serveArgs(o), "--xds-tls-cert")))
+        .isEqualTo("secret:" + at(server, "spec.secretName") + "/tls.crt");
+    List<String> dnsNames = at(server, "spec.dnsNames");
+    List<String> usages = at(server, "spec.usages");
+    assertThat(usages).contains("server auth");
+    Bootstrap b = parseBootstrap(((Map<String, String>) at(one(o, "ConfigMap", "ebb-envoy"), "data")).get("envoy.yaml"));
+    var tls = EnvoyBootstrapTest.cluster(b, "ebb").getTransportSocket().getTypedConfig()
+        .unpack(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext.class);
+    assertThat(tls.getCommonTlsContext().getCombinedValidationContext().getDefaultValidationContext()
+        .getMatchTypedSubjectAltNamesList()).extracting(m -> m.getMatcher().getExact()).isSubsetOf(dnsNames);
+    // the fleet's certificate goes where Envoy reads it, and its identity is the one node authorization names
+    EnvoyBootstrapTest.TlsToEbb t = envoyTls(o, true);
+    Map<String, Object> fleet = one(o, "Deployment", "ebb-envoy");
+    assertThat(sourceOf(fleet, container(fleet, "envoy"), t.certFile().orElseThrow()))
+        .isEqualTo("secret:" + at(client, "spec.secretName") + "/tls.crt");
+    assertThat((String) at(client, "spec.secretName")).isEqualTo("ebb-envoy-xds-tls");
+    List<String> uris = at(client, "spec.uris");
+    assertThat(uris).containsExactly(ENVOY_IDENTITY);
+    List<String> clientUsages = at(client, "spec.usages");
+    assertThat(clientUsages).contains("client auth");
+    // no Certificate without an issuer
+    assertThat(ofKind(objects(render(MTLS_ENVOY)), "Certificate")).isEmpty();
+  }
+
+  /**
+   * The chart's TLS wiring end to end, without a cluster: the files its mounts would hold (certificates as the
+   * chart's cert-manager Certificates describe them, the node authorization ConfigMap) are written under a
+   * temporary root, Ebb is started with the flags of the chart's Deployment, and a client that is what the
+   * chart's Envoy would be (the fleet's identity, Ebb's CA, the SNI and SAN of its bootstrap, its node
+   * cluster) gets config while a claim of another node cluster, or a server name the bootstrap does not match,
+   * fails.
+   */
+  @Test
+  void ebbStartsWithTheChartsTlsFilesAndServesTheChartsEnvoyIdentity(@TempDir Path dir) throws Exception {
+    List<Map<String, Object>> o = objects(render(Scenario.XDS_TLS_CERT_MANAGER.values));
+    dev.ebb.tls.TestCertificates.Ca ca = dev.ebb.tls.TestCertificates.ca("ebb-ca");
+    List<String> dnsNames = at(one(o, "Certificate", "ebb-xds"), "spec.dnsNames");
+    List<String> uris = at(one(o, "Certificate", "ebb-envoy-xds"), "spec.uris");
+    dev.ebb.tls.TestCertificates.Pair serverCert = dev.ebb.tls.TestCertificates.signed(ca, "ebb-xds", List.of(),
+        dnsNames);
+    dev.ebb.tls.TestCertificates.Pair envoyCert = dev.ebb.tls.TestCertificates.signed(ca, "envoy", uris, List.of());
+    // the files of Ebb's mounts, as the kubelet would write them
+    Map<String, Object> deploy = one(o, "Deployment", "ebb");
+    Map<String, Object> ebbContainer = container(deploy, "ebb");
+    Path root = dir.resolve("root");
+    Map<String, String> secretFiles = Map.of("tls.crt", serverCert.certificatePem(), "tls.key", serverCert.keyPem(),
+        "ca.crt", ca.certificatePem());
+    CommandLine.ParseResult serve = serveArgs(o);
+    Map<String, Path> files = new LinkedHashMap<>();
+    for (String flag : List.of("--xds-tls-cert", "--xds-tls-key", "--xds-client-ca", "--xds-node-authz")) {
+      String path = pathOption(serve, flag);
+      String source = sourceOf(deploy, ebbContainer, path);
+      String key = source.substring(source.lastIndexOf('/') + 1);
+      String content = source.startsWith("secret:") ? secretFiles.get(key)
+          : ((Map<String, String>) at(one(o, "ConfigMap", source.substring("configMap:".length(),
+              source.lastIndexOf('/'))), "data")).get(key);
+      Path p = root.resolve(path.substring(1));
+      Files.createDirectories(p.getParent());
+      Files.writeString(p, content);
+      files.put(flag, p);
+    }
+    var connections = new dev.ebb.xds.XdsServer.Connections(Duration.ofSeconds(30), Duration.ZERO,
+        Duration.ofSeconds(30), java.util.Optional.of(new dev.ebb.xds.XdsTls.Files(files.get("--xds-tls-cert"),
+        files.get("--xds-tls-key"), java.util.Optional.of(files.get("--xds-client-ca")))),
+        java.util.Optional.of(files.get("--xds-node-authz")), dev.ebb.xds.XdsGuard.Limits.DEFAULT);
+    // what the chart's Envoy would check and claim
+    Bootstrap b = parseBootstrap(((Map<String, String>) at(one(o, "ConfigMap", "ebb-envoy"), "data")).get("envoy.yaml"));
+    var tls = EnvoyBootstrapTest.cluster(b, "ebb").getTransportSocket().getTypedConfig()
+        .unpack(io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext.class);
+    String sni = tls.getSni();
+    List<String> fleetArgs = at(container(one(o, "Deployment", "ebb-envoy"), "envoy"), "args");
+    String nodeCluster = fleetArgs.get(fleetArgs.indexOf("--service-cluster") + 1);
+    try (EbbFixture ebb = new EbbFixture(dir, EbbFixture.chat("websocket", "v1", "v2", "20", 9001, 9002))
+        .withConnections(connections).start()) {
+      int port = ebb.xdsPort();
+      try (AdsClient fleet = new AdsClient(channel(port, ca, envoyCert, sni), AdsClient.Variant.SOTW, "ebb-envoy-1",
+              "envoy", nodeCluster).start();
+          AdsClient otherCluster = new AdsClient(channel(port, ca, envoyCert, sni), AdsClient.Variant.SOTW,
+              "ebb-envoy-2", "envoy", "sidecar").start();
+          AdsClient wrongName = new AdsClient(channel(port, ca, envoyCert, "ebb-xds.elsewhere.svc.cluster.local"),
+              AdsClient.Variant.SOTW, "ebb-envoy-3", "envoy", nodeCluster).start()) {
+        await().atMost(Duration.ofSeconds(10)).until(() -> (fleet.count(AdsClient.LDS) >= 1 || fleet.error() != null)
+            && otherCluster.error() != null && wrongName.error() != null);
+        assertThat(fleet.error()).as("the chart's Envoy (SNI %s, node cluster %s, identity %s)", sni, nodeCluster, uris)
+            .isNull();
+        assertThat(fleet.count(AdsClient.LDS)).isPositive();
+        assertThat(io.grpc.Status.fromThrowable(otherCluster.error()).getCode())
+            .isEqualTo(io.grpc.Status.Code.PERMISSION_DENIED);
+        assertThat(io.grpc.Status.fromThrowable(wrongName.error()).getCode())
+            .isEqualTo(io.grpc.Status.Code.UNAVAILABLE);
+      }
+    }
+  }
+
+  /** A TLS channel that trusts {@code ca}, presents {@code client} and checks Ebb's certificate for {@code name}. */
+  static io.grpc.ManagedChannel channel(int port, dev.ebb.tls.TestCertificates.Ca ca,
+      dev.ebb.tls.TestCertificates.Pair client, String name) throws Exception {
+    io.grpc.ChannelCredentials creds = io.grpc.TlsChannelCredentials.newBuilder()
+        .trustManager(new java.io.ByteArrayInputStream(ca.certificatePem().getBytes(StandardCharsets.US_ASCII)))
+        .keyManager(new java.io.ByteArrayInputStream(client.certificatePem().getBytes(StandardCharsets.US_ASCII)),
+            new java.io.ByteArrayInputStream(client.keyPem().getBytes(StandardCharsets.US_ASCII)))
+        .build();
+    return io.grpc.Grpc.newChannelBuilderForAddress("127.0.0.1", port, creds).overrideAuthority(name).build();
   }
 }

@@ -23,14 +23,22 @@ import io.envoyproxy.envoy.config.overload.v3.ResourceMonitor;
 import io.envoyproxy.envoy.extensions.filters.http.router.v3.Router;
 import io.envoyproxy.envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager;
 import io.envoyproxy.envoy.extensions.resource_monitors.downstream_connections.v3.DownstreamConnectionsConfig;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.CommonTlsContext;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.Secret;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.SubjectAltNameMatcher;
+import io.envoyproxy.envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext;
 import io.envoyproxy.envoy.extensions.upstreams.http.v3.HttpProtocolOptions;
+import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
+import java.util.function.Function;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -45,7 +53,9 @@ import org.yaml.snakeyaml.Yaml;
  * on the xDS connection to Ebb, load reports to Ebb, the admin API on loopback and exempt from the cap, and no
  * node id baked in (each Envoy passes {@code --service-node}). No Envoy binary is needed: what Envoy would reject
  * at startup for its shape (unknown field, wrong type, unknown {@code @type}) fails here, and what it would reject
- * for its values (PGV rules) is checked by {@link ProtoRules}.
+ * for its values (PGV rules) is checked by {@link ProtoRules}. The TLS variants ({@code edge-tls.yaml},
+ * {@code sidecar-tls.yaml}) and their SDS files ({@code envoy/sds/}) are checked the same way, SDS files as the
+ * {@link DiscoveryResponse} Envoy reads a path-based SDS source as.
  */
 class EnvoyBootstrapTest {
   static final Path ENVOY_DIR = Path.of("../envoy");
@@ -60,6 +70,8 @@ class EnvoyBootstrapTest {
       .add(HttpConnectionManager.getDescriptor())
       .add(Router.getDescriptor())
       .add(DownstreamConnectionsConfig.getDescriptor())
+      .add(UpstreamTlsContext.getDescriptor())
+      .add(Secret.getDescriptor())
       .build();
 
   /** YAML as Envoy reads it, strictly: an unknown field, a wrong type or an unknown Any type throws. */
@@ -84,6 +96,11 @@ class EnvoyBootstrapTest {
     }
     out.add(DEMO_BOOTSTRAP);
     return out;
+  }
+
+  /** An SDS file as Envoy reads a path_config_source: a DiscoveryResponse, strictly. */
+  static DiscoveryResponse parseSds(String yaml) throws Exception {
+    return merge(yaml, DiscoveryResponse.newBuilder()).build();
   }
 
   static Bootstrap file(String name) throws Exception {
@@ -184,7 +201,7 @@ class EnvoyBootstrapTest {
   void everyBootstrapIsFoundAndParsesStrictly() throws Exception {
     List<Path> files = files();
     assertThat(files).extracting(p -> ENVOY_DIR.relativize(p).toString())
-        .contains("edge.yaml", "sidecar.yaml", "demo/envoy.yaml")
+        .contains("edge.yaml", "sidecar.yaml", "edge-tls.yaml", "sidecar-tls.yaml", "demo/envoy.yaml")
         .doesNotContain("compose.yaml");
     for (Path f : files) {
       parse(Files.readString(f)); // throws on anything Envoy would refuse for its shape
@@ -341,5 +358,179 @@ class EnvoyBootstrapTest {
     assertThatThrownBy(() -> assertHardened("no cap", noCap)).hasMessageContaining(GLOBAL_CX);
     Bootstrap fixedId = parse(edge).toBuilder().setNode(parse(edge).getNode().toBuilder().setId("edge-1")).build();
     assertThatThrownBy(() -> assertHardened("fixed id", fixedId)).hasMessageContaining("--service-node");
+  }
+
+  // ---- xDS over TLS to Ebb (SPEC 11) ----
+
+  /** What a bootstrap's TLS connection to Ebb reads from files: the directory and the files SDS names there. */
+  record TlsToEbb(String host, String certDir, Optional<String> certFile, Optional<String> keyFile, String caFile,
+      Secret ca, Optional<Secret> clientCert, List<String> sdsPaths) {}
+
+  /**
+   * Checks that a bootstrap's "ebb" cluster speaks TLS to Ebb the way SPEC 11 needs, and follows its SDS files
+   * ({@code readSds}: an absolute SDS path to its content): ALPN h2, SNI and an exact DNS SAN match of the host
+   * it dials, the CA (and with {@code mutual} the client certificate) from a path-based SDS source with a
+   * watched directory, the certificate files in one watched directory, every SDS file a strict
+   * DiscoveryResponse of exactly the Secret named, and everything within Envoy's PGV rules.
+   */
+  static TlsToEbb assertTlsToEbb(String name, Bootstrap b, boolean mutual, Function<String, String> readSds)
+      throws Exception {
+    Cluster ebb = cluster(b, "ebb");
+    String host = ebb.getLoadAssignment().getEndpoints(0).getLbEndpoints(0).getEndpoint().getAddress()
+        .getSocketAddress().getAddress();
+    assertThat(ebb.hasTransportSocket()).as(name + ": the ebb cluster has a transport_socket").isTrue();
+    assertThat(ebb.getTransportSocket().getName()).as(name + ": transport_socket.name")
+        .isEqualTo("envoy.transport_sockets.tls");
+    UpstreamTlsContext tls = ebb.getTransportSocket().getTypedConfig().unpack(UpstreamTlsContext.class);
+    assertThat(tls.getSni()).as(name + ": sni is the host Envoy dials").isEqualTo(host);
+    CommonTlsContext common = tls.getCommonTlsContext();
+    assertThat(common.getAlpnProtocolsList()).as(name + ": ALPN (Ebb's gRPC server speaks h2 only)")
+        .containsExactly("h2");
+    assertThat(common.getTlsCertificatesList()).as(name + ": no inline certificate (files by SDS only)").isEmpty();
+    // Ebb's certificate: its SAN is matched exactly, and it must chain to the CA that SDS reads from a file
+    assertThat(common.hasCombinedValidationContext()).as(name + ": combined_validation_context").isTrue();
+    var combined = common.getCombinedValidationContext();
+    List<SubjectAltNameMatcher> sans = combined.getDefaultValidationContext().getMatchTypedSubjectAltNamesList();
+    assertThat(sans).as(name + ": match_typed_subject_alt_names").isNotEmpty().allSatisfy(m -> {
+      assertThat(m.getSanType()).isEqualTo(SubjectAltNameMatcher.SanType.DNS);
+      assertThat(m.getMatcher().getMatchPatternCase().name()).as("an exact match, no prefix or regex").isEqualTo("EXACT");
+      assertThat(m.getMatcher().getExact()).isNotEmpty();
+    });
+    assertThat(sans).extracting(m -> m.getMatcher().getExact()).as(name + ": a SAN matcher for the host dialed")
+        .contains(host);
+    assertThat(combined.getDefaultValidationContext().getTrustChainVerification().name())
+        .isEqualTo("VERIFY_TRUST_CHAIN");
+    List<String> sdsPaths = new ArrayList<>();
+    Secret ca = sdsSecret(name, combined.getValidationContextSdsSecretConfig(), readSds, sdsPaths);
+    assertThat(ca.hasValidationContext()).as(name + ": " + ca.getName() + " is a validation_context").isTrue();
+    String caFile = ca.getValidationContext().getTrustedCa().getFilename();
+    String certDir = ca.getValidationContext().getWatchedDirectory().getPath();
+    assertThat(caFile).as(name + ": trusted_ca is a file").isNotEmpty();
+    assertThat(parent(caFile)).as(name + ": the CA file is in the watched directory").isEqualTo(certDir);
+    // the client certificate (mutual TLS)
+    Optional<Secret> client = Optional.empty();
+    if (mutual) {
+      assertThat(common.getTlsCertificateSdsSecretConfigsList()).as(name + ": one client certificate by SDS")
+          .hasSize(1);
+      Secret cert = sdsSecret(name, common.getTlsCertificateSdsSecretConfigs(0), readSds, sdsPaths);
+      assertThat(cert.hasTlsCertificate()).as(name + ": " + cert.getName() + " is a tls_certificate").isTrue();
+      var tc = cert.getTlsCertificate();
+      assertThat(tc.getWatchedDirectory().getPath()).as(name + ": the certificate's watched directory")
+          .isEqualTo(certDir);
+      assertThat(parent(tc.getCertificateChain().getFilename())).as(name + ": certificate_chain file").isEqualTo(certDir);
+      assertThat(parent(tc.getPrivateKey().getFilename())).as(name + ": private_key file").isEqualTo(certDir);
+      client = Optional.of(cert);
+    } else {
+      assertThat(common.getTlsCertificateSdsSecretConfigsList()).as(name + ": no client certificate").isEmpty();
+    }
+    assertThat(ProtoRules.check(name, b)).as(name + ": PGV violations").isEmpty();
+    return new TlsToEbb(host, certDir,
+        client.map(c -> c.getTlsCertificate().getCertificateChain().getFilename()),
+        client.map(c -> c.getTlsCertificate().getPrivateKey().getFilename()), caFile, ca, client, sdsPaths);
+  }
+
+  /** The one Secret a path-based SDS source names, read strictly from its file. */
+  static Secret sdsSecret(String name, SdsSecretConfig config, Function<String, String> readSds, List<String> paths)
+      throws Exception {
+    String what = name + ": SDS " + config.getName();
+    ConfigSource source = config.getSdsConfig();
+    assertThat(source.hasPathConfigSource()).as(what + ": a path_config_source (files, not ADS)").isTrue();
+    String path = source.getPathConfigSource().getPath();
+    assertThat(source.getPathConfigSource().getWatchedDirectory().getPath())
+        .as(what + ": watched_directory is the SDS file's directory (symlink swaps are moves there)")
+        .isEqualTo(parent(path));
+    assertThat(source.getResourceApiVersion().name()).as(what + ": resource_api_version").isEqualTo("V3");
+    DiscoveryResponse file = parseSds(readSds.apply(path));
+    assertThat(ProtoRules.check(path, file)).as(what + ": PGV violations in " + path).isEmpty();
+    assertThat(file.getResourcesList()).as(what + ": resources of " + path).hasSize(1);
+    Secret secret = file.getResources(0).unpack(Secret.class);
+    assertThat(secret.getName()).as(what + ": the Secret's name in " + path).isEqualTo(config.getName());
+    paths.add(path);
+    return secret;
+  }
+
+  static String parent(String path) {
+    int slash = path.lastIndexOf('/');
+    return slash <= 0 ? "" : path.substring(0, slash);
+  }
+
+  /** Envoy reads /etc/envoy/sds/X; the repository ships it as envoy/sds/X. */
+  static String repoSds(String path) {
+    assertThat(path).as("SDS path of a repository bootstrap").startsWith("/etc/envoy/sds/");
+    try {
+      return Files.readString(ENVOY_DIR.resolve("sds").resolve(path.substring("/etc/envoy/sds/".length())));
+    } catch (java.io.IOException e) {
+      throw new AssertionError("SDS file " + path + " is not in envoy/sds/", e);
+    }
+  }
+
+  @ParameterizedTest
+  @org.junit.jupiter.params.provider.CsvSource({"edge-tls.yaml, edge.yaml", "sidecar-tls.yaml, sidecar.yaml"})
+  void theTlsVariantsAreThePlaintextOnesWithMutualTlsToEbbFromWatchedFiles(String tlsFile, String plainFile)
+      throws Exception {
+    Bootstrap tls = file(tlsFile);
+    Bootstrap plain = file(plainFile);
+    TlsToEbb t = assertTlsToEbb(tlsFile, tls, true, EnvoyBootstrapTest::repoSds);
+    // the files a Kubernetes Secret written by cert-manager holds, in one directory
+    assertThat(t.certDir()).isEqualTo("/etc/envoy-xds-tls");
+    assertThat(t.certFile()).hasValue("/etc/envoy-xds-tls/tls.crt");
+    assertThat(t.keyFile()).hasValue("/etc/envoy-xds-tls/tls.key");
+    assertThat(t.caFile()).isEqualTo("/etc/envoy-xds-tls/ca.crt");
+    // everything else is the plaintext file: only the ebb cluster's address and transport differ
+    Function<Bootstrap, Bootstrap> withoutTls = b -> {
+      Bootstrap.Builder x = b.toBuilder();
+      var clusters = x.getStaticResourcesBuilder().getClustersBuilderList();
+      clusters.stream().filter(c -> c.getName().equals("ebb"))
+          .forEach(c -> c.clearTransportSocket().clearLoadAssignment());
+      return x.build();
+    };
+    assertThat(withoutTls.apply(tls)).isEqualTo(withoutTls.apply(plain));
+  }
+
+  @Test
+  void everySdsFileParsesStrictlyAndIsUsed() throws Exception {
+    List<String> used = new ArrayList<>();
+    for (String f : List.of("edge-tls.yaml", "sidecar-tls.yaml")) {
+      used.addAll(assertTlsToEbb(f, file(f), true, EnvoyBootstrapTest::repoSds).sdsPaths());
+    }
+    List<String> shipped = new ArrayList<>();
+    try (Stream<Path> s = Files.list(ENVOY_DIR.resolve("sds"))) {
+      s.sorted().forEach(p -> shipped.add("/etc/envoy/sds/" + p.getFileName()));
+    }
+    for (String p : shipped) {
+      DiscoveryResponse r = parseSds(repoSds(p));
+      assertThat(ProtoRules.check(p, r)).as(p).isEmpty();
+    }
+    assertThat(new java.util.TreeSet<>(used)).as("every file in envoy/sds is named by a TLS bootstrap")
+        .containsExactlyElementsOf(shipped);
+  }
+
+  @Test
+  void theTlsChecksFailOnWhatEnvoyWouldRefuseOrWhatWouldNotRotate() throws Exception {
+    String edgeTls = Files.readString(ENVOY_DIR.resolve("edge-tls.yaml"));
+    String clientCert = repoSds("/etc/envoy/sds/xds-client-cert.yaml");
+    // misspelled fields, in the bootstrap's packed UpstreamTlsContext and in an SDS file's packed Secret
+    assertThatThrownBy(() -> parse(edgeTls.replace("match_typed_subject_alt_names:", "match_subject_alt_name:")))
+        .hasMessageContaining("match_subject_alt_name");
+    assertThatThrownBy(() -> parseSds(clientCert.replace("watched_directory:", "watched_dir:")))
+        .hasMessageContaining("watched_dir");
+    assertThatThrownBy(() -> parse(edgeTls.replace("san_type: DNS", "san_type: DNS_NAME")))
+        .hasMessageContaining("DNS_NAME");
+    // a SAN type Envoy's rules refuse
+    Bootstrap unspecified = parse(edgeTls.replace("- san_type: DNS\n", "- san_type: SAN_TYPE_UNSPECIFIED\n"));
+    assertThat(ProtoRules.check("edge-tls.yaml", unspecified)).extracting(Object::toString)
+        .anyMatch(v -> v.contains("san_type"));
+    // an SDS file whose Secret has another name than the one asked for: Envoy would wait for it forever
+    Function<String, String> renamed = p -> repoSds(p).replace("name: xds-ca", "name: ca");
+    assertThatThrownBy(() -> assertTlsToEbb("renamed", parse(edgeTls), true, renamed))
+        .hasMessageContaining("xds-ca");
+    // a certificate whose directory is not watched would not rotate
+    Function<String, String> unwatched = p -> repoSds(p).replace("watched_directory: { path: /etc/envoy-xds-tls }",
+        "watched_directory: { path: /etc/elsewhere }");
+    assertThatThrownBy(() -> assertTlsToEbb("unwatched", parse(edgeTls), true, unwatched))
+        .hasMessageContaining("watched directory");
+    // the plaintext bootstrap has no TLS at all
+    assertThatThrownBy(() -> assertTlsToEbb("edge.yaml", file("edge.yaml"), true, EnvoyBootstrapTest::repoSds))
+        .hasMessageContaining("transport_socket");
   }
 }

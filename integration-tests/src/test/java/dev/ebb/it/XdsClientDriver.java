@@ -139,20 +139,27 @@ interface XdsClientDriver extends AutoCloseable {
     private final boolean countsIdleStreams;
 
     Subprocess(List<String> command, Path workDir, int xdsPort, String nodeId, boolean countsIdleStreams) {
+      this(command, workDir, """
+          {"xds_servers": [{"server_uri": "127.0.0.1:%d", "channel_creds": [{"type": "insecure"}],
+            "server_features": ["xds_v3"]}],
+           "node": {"id": "%s", "cluster": "interop", "locality": {"zone": "test"}}}
+          """.formatted(xdsPort, nodeId), nodeId, Map.of(), countsIdleStreams);
+    }
+
+    /** With a bootstrap of the caller's making (TLS channel creds, another node cluster) and extra environment. */
+    Subprocess(List<String> command, Path workDir, String bootstrapJson, String nodeId, Map<String, String> env,
+        boolean countsIdleStreams) {
       this.countsIdleStreams = countsIdleStreams;
       try {
         Path bootstrap = workDir.resolve(nodeId + "-bootstrap.json");
-        Files.writeString(bootstrap, """
-            {"xds_servers": [{"server_uri": "127.0.0.1:%d", "channel_creds": [{"type": "insecure"}],
-              "server_features": ["xds_v3"]}],
-             "node": {"id": "%s", "cluster": "interop", "locality": {"zone": "test"}}}
-            """.formatted(xdsPort, nodeId));
+        Files.writeString(bootstrap, bootstrapJson);
         stderr = workDir.resolve(nodeId + "-stderr.log");
         List<String> cmd = new ArrayList<>(command);
         cmd.add("--target");
         cmd.add("xds:///chat.example.com");
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(stderr.toFile());
         pb.environment().put("GRPC_XDS_BOOTSTRAP", bootstrap.toString());
+        pb.environment().putAll(env);
         process = pb.start();
       } catch (IOException e) {
         throw new UncheckedIOException(e);
@@ -227,6 +234,12 @@ interface XdsClientDriver extends AutoCloseable {
     @Override
     public boolean countsIdleStreams() {
       return countsIdleStreams;
+    }
+
+    /** The last error of {@code n} unary calls, or null when all succeeded (the client's own words). */
+    String lastError(int n) {
+      JsonNode r = call("split " + n, Duration.ofSeconds(30 + n / 10));
+      return r.path("errors").asInt() == 0 ? null : r.path("lastError").asText();
     }
 
     @Override
