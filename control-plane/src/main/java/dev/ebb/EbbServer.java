@@ -23,6 +23,7 @@ import dev.ebb.source.FileDrainStore;
 import dev.ebb.source.FileSource;
 import dev.ebb.source.Source;
 import dev.ebb.translate.EnvoyTranslator;
+import dev.ebb.translate.UpstreamProtocols;
 import dev.ebb.xds.StreamState;
 import dev.ebb.xds.XdsCache;
 import dev.ebb.xds.XdsEvents;
@@ -45,10 +46,23 @@ import java.util.stream.Collectors;
 
 /** The one composition root: source, pipeline, xDS server and admin server, started and closed together. */
 public final class EbbServer implements AutoCloseable {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(EbbServer.class);
   /** Where routes come from. */
   public sealed interface SourceSpec {
-    /** SPEC 4: a YAML file; drain state beside it. */
-    record File(Path path) implements SourceSpec {}
+    /**
+     * SPEC 4: a YAML file; drain state beside it, or in {@code stateFile} ({@code --state-file}: the YAML's
+     * directory may be read-only, e.g. a ConfigMap mount).
+     */
+    record File(Path path, Optional<Path> stateFile) implements SourceSpec {
+      public File(Path path) {
+        this(path, Optional.empty());
+      }
+
+      /** Where the drain state is kept. */
+      public Path drainStateFile() {
+        return stateFile.map(f -> f.toAbsolutePath().normalize()).orElseGet(() -> FileDrainStore.besides(path));
+      }
+    }
 
     /** SPEC 3: Services and EndpointSlices; listeners from a YAML file; status written by the Lease holder. */
     record Kubernetes(List<String> namespaces, Optional<Path> listeners, String leaseNamespace,
@@ -99,6 +113,10 @@ public final class EbbServer implements AutoCloseable {
   private final AdminServer metricsServer;
   private final LoadTracker load;
   private final EbbMetrics metrics;
+  /** The translator's warnings about the last published config (UpstreamProtocols), for /status. */
+  private volatile List<ConfigError> translationWarnings = List.of();
+  /** The desired state those warnings were computed from (publisher thread only). */
+  private dev.ebb.rollout.DesiredState protocolsInput;
 
   public EbbServer(Config config, Clock clock) {
     this(config, clock, XdsEvents.NONE, Optional.empty());
@@ -123,6 +141,10 @@ public final class EbbServer implements AutoCloseable {
       public void built(Pipeline.Published published, Duration took) {
         lrs.track(published.snapshot().clusterNames());
         metrics.built(published, took);
+        if (protocolsInput == null || !UpstreamProtocols.sameInputs(protocolsInput, published.desired())) {
+          protocolsInput = published.desired(); // a weight change does not change who shares a backend
+          translationWarnings(UpstreamProtocols.of(published.desired()).warnings());
+        }
         if (source instanceof KubernetesSource ks) {
           // draining backends stay in the model with their live EndpointSlices
           ks.holdBackends(published.desired().backends().stream().filter(b -> b.draining())
@@ -141,10 +163,10 @@ public final class EbbServer implements AutoCloseable {
     };
     EnvoyTranslator translator = new EnvoyTranslator(config.envoy());
     if (config.source() instanceof SourceSpec.File f) {
-      DrainStore drains = new FileDrainStore(FileDrainStore.besides(f.path()));
+      DrainStore drains = new FileDrainStore(f.drainStateFile());
       this.pipeline = new Pipeline(scheduler, config.debounceQuiet(), config.debounceMax(), translator, cache, drains,
           load::idleSince, config.loadReportInterval(), listener);
-      this.source = new FileSource(f.path(), pipeline::submit, clock, config.filePoll());
+      this.source = new FileSource(f.path(), f.drainStateFile(), pipeline::submit, clock, config.filePoll());
       this.statusWriter = null;
     } else {
       SourceSpec.Kubernetes k = (SourceSpec.Kubernetes) config.source();
@@ -251,6 +273,15 @@ public final class EbbServer implements AutoCloseable {
     return statusWriter != null && statusWriter.leader();
   }
 
+  /** Logs each translator warning once, when it appears; /status shows those of the last build. */
+  private void translationWarnings(List<ConfigError> now) {
+    List<ConfigError> before = translationWarnings;
+    if (!now.equals(before)) {
+      now.stream().filter(w -> !before.contains(w)).forEach(w -> LOG.warn(w.describe()));
+      translationWarnings = now;
+    }
+  }
+
   public Optional<String> notReadyReason() {
     if (!xds.running()) {
       return Optional.of("the xDS server is not running");
@@ -345,6 +376,13 @@ public final class EbbServer implements AutoCloseable {
     public Map<String, Object> status() {
       Map<String, Object> doc = StatusReport.build(source.status(), pipeline, cache, load, metrics.recentDrains(),
           notReadyReason().isEmpty(), clock.instant());
+      List<ConfigError> translated = translationWarnings;
+      if (!translated.isEmpty()) {
+        // what the translator warns about (a backend shared by grpc and other routes), beside the sources' warnings
+        List<Object> warnings = new ArrayList<>((List<?>) doc.getOrDefault("warnings", List.of()));
+        translated.forEach(w -> warnings.add(w.describe()));
+        doc.put("warnings", warnings);
+      }
       if (statusWriter != null) {
         doc.put("leader", Map.of("self", statusWriter.leader(), "current", statusWriter.currentLeader()));
         Map<String, Object> writes = new java.util.LinkedHashMap<>();
@@ -361,10 +399,10 @@ public final class EbbServer implements AutoCloseable {
     }
 
     @Override
-    public Optional<String> configDump() {
+    public Optional<ConfigDump.Input> configDump() {
       Set<NodeGroup> groups = cache.streams().stream().map(StreamState::group).flatMap(Optional::stream)
           .collect(Collectors.toCollection(java.util.LinkedHashSet::new));
-      return pipeline.published().map(p -> ConfigDump.render(p.snapshot(), groups));
+      return pipeline.published().map(p -> new ConfigDump.Input(p.snapshot(), p.desired().listeners(), groups));
     }
   }
 }

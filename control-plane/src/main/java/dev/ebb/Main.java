@@ -12,6 +12,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.Callable;
@@ -35,12 +36,19 @@ public final class Main implements Callable<Integer> {
   }
 
   public static void main(String[] args) {
+    Logging.init();
     System.exit(new CommandLine(new Main()).execute(args));
   }
 
-  /** Runs a route command against the cluster; a {@link RouteCli.CliException} is a message and exit code 1. */
+  /**
+   * Runs a route command against the cluster; a {@link RouteCli.CliException} is a message and exit code 1. A
+   * cluster that does not answer fails within seconds (no retries: a person is waiting), with a hint.
+   */
   static int withCluster(Function<RouteCli, String> action) {
-    try (KubernetesClient client = new KubernetesClientBuilder().build()) {
+    io.fabric8.kubernetes.client.Config config = new io.fabric8.kubernetes.client.ConfigBuilder(
+        io.fabric8.kubernetes.client.Config.autoConfigure(null))
+        .withRequestRetryBackoffLimit(0).withConnectionTimeout(3_000).withRequestTimeout(10_000).build();
+    try (KubernetesClient client = new KubernetesClientBuilder().withConfig(config).build()) {
       String out = action.apply(new RouteCli(client));
       if (out != null) {
         System.out.println(out);
@@ -50,9 +58,22 @@ public final class Main implements Callable<Integer> {
       System.err.println("ebb: " + e.getMessage());
       return 1;
     } catch (RuntimeException e) {
-      System.err.println("ebb: cannot talk to the Kubernetes API: " + e.getMessage());
+      System.err.println("ebb: cannot talk to the Kubernetes API at " + config.getMasterUrl() + ": "
+          + RouteCli.rootCause(e) + "; is the cluster up (kubectl cluster-info)?");
       return 1;
     }
+  }
+
+  /** Where {@code ./ebb status} looks for a running Ebb when it is told {@code --admin} alone, or has no cluster. */
+  static final String LOCAL_ADMIN = "http://127.0.0.1:18001";
+
+  /**
+   * Whether a Kubernetes API is configured the usual way: {@code $KUBECONFIG}, {@code ~/.kube/config}, or a pod's
+   * service account. Without one, fabric8 would try https://kubernetes.default.svc with retries for 20 s.
+   */
+  static boolean kubernetesConfigured(Map<String, String> env, Path home) {
+    return !env.getOrDefault("KUBECONFIG", "").isBlank() || Files.isRegularFile(home.resolve(".kube/config"))
+        || !env.getOrDefault("KUBERNETES_SERVICE_HOST", "").isBlank();
   }
 
   /** Durations as Ebb writes them everywhere: 90s, 30m, 2h. */
@@ -115,7 +136,10 @@ public final class Main implements Callable<Integer> {
     }
   }
 
-  @Command(name = "status", mixinStandardHelpOptions = true, description = "A table of the routes in the cluster.")
+  @Command(name = "status", mixinStandardHelpOptions = true,
+      description = {"A table of the routes: weights in effect, draining backends with time left, last error.",
+          "Read from the cluster's status annotations, or with --admin from a running Ebb's /status (any source, "
+              + "e.g. ebb serve --source file:PATH). Without a Kubernetes configuration, --admin is the default."})
   static final class Status implements Callable<Integer> {
     @Option(names = {"-n", "--namespace"}, description = "Namespace (default: the kubeconfig's current one).")
     String namespace;
@@ -123,12 +147,34 @@ public final class Main implements Callable<Integer> {
     @Option(names = {"-A", "--all-namespaces"}, description = "Routes of every namespace.")
     boolean all;
 
+    @Option(names = "--admin", arity = "0..1", paramLabel = "URL", fallbackValue = LOCAL_ADMIN,
+        description = "Read a running Ebb's /status at this admin URL instead of the cluster (default URL: "
+            + LOCAL_ADMIN + ").")
+    String admin;
+
     @Override
     public Integer call() {
+      if (admin == null && !kubernetesConfigured(System.getenv(), Path.of(System.getProperty("user.home")))) {
+        return fromAdmin(LOCAL_ADMIN, "no Kubernetes cluster is configured ($KUBECONFIG, ~/.kube/config, in a pod)"
+            + " and ");
+      }
+      if (admin != null) {
+        return fromAdmin(admin, "");
+      }
       return withCluster(cli -> {
         cli.status(namespace, all, Clock.systemUTC().instant(), System.out);
         return null;
       });
+    }
+
+    private static int fromAdmin(String url, String why) {
+      try {
+        dev.ebb.cli.AdminStatus.print(dev.ebb.cli.AdminStatus.fetch(url, Duration.ofSeconds(3)), System.out);
+        return 0;
+      } catch (RouteCli.CliException e) {
+        System.err.println("ebb: " + why + e.getMessage());
+        return 1;
+      }
     }
   }
 
@@ -174,9 +220,15 @@ public final class Main implements Callable<Integer> {
   @Command(name = "serve", mixinStandardHelpOptions = true,
       description = "Serve xDS from a source (default: the bundled example file).")
   static final class Serve implements Callable<Integer> {
-    @Option(names = "--source", paramLabel = "file:PATH|kubernetes",
-        description = "Where routes come from (default: examples/ebb.yaml of this installation).")
+    @Option(names = "--source", paramLabel = "file:PATH|PATH|kubernetes",
+        description = "Where routes come from: a YAML file (file:PATH, or just PATH) or kubernetes (default: "
+            + "examples/ebb.yaml of this installation).")
     String source;
+
+    @Option(names = "--state-file", paramLabel = "PATH",
+        description = "File source: where drain starts are kept across restarts (default: beside the YAML, "
+            + "<file>.ebb-state.json); use it when the YAML's directory is read-only, e.g. a ConfigMap mount.")
+    Path stateFile;
 
     @Option(names = "--namespace", paramLabel = "NS",
         description = "Kubernetes namespace to watch (repeatable; default: all namespaces).")
@@ -294,20 +346,45 @@ public final class Main implements Callable<Integer> {
       return Optional.of(new dev.ebb.xds.XdsTls.Files(xdsTlsCert, xdsTlsKey, Optional.ofNullable(xdsClientCa)));
     }
 
+    /**
+     * The YAML file {@code --source} names: {@code file:PATH}, or a bare PATH (what a newcomer types); empty for
+     * {@code kubernetes}. No --source: the bundled example.
+     */
+    static Optional<Path> sourceFile(String source, Path ebbHome) {
+      if (source == null) {
+        return Optional.of(ebbHome.resolve("examples").resolve("ebb.yaml"));
+      }
+      if (source.equals("kubernetes")) {
+        return Optional.empty();
+      }
+      return Optional.of(Path.of(source.startsWith("file:") ? source.substring("file:".length()) : source));
+    }
+
     @Override
     public Integer call() throws Exception {
       EbbServer.SourceSpec spec;
       Optional<KubernetesClient> client = Optional.empty();
-      if (source == null || source.startsWith("file:")) {
-        Path file = source == null
-            ? Path.of(System.getenv().getOrDefault("EBB_HOME", "."), "examples", "ebb.yaml")
-            : Path.of(source.substring("file:".length()));
+      Optional<Path> yaml = sourceFile(source, Path.of(System.getenv().getOrDefault("EBB_HOME", ".")));
+      if (yaml.isPresent()) {
+        Path file = yaml.get();
         if (!Files.isRegularFile(file)) {
-          System.err.println("ebb serve: " + file + " is not a readable file");
+          System.err.println("ebb serve: " + file + " is not a readable file"
+              + (source != null && !source.startsWith("file:") ? " (--source takes file:PATH, PATH or kubernetes)"
+                  : ""));
           return 2;
         }
-        spec = new EbbServer.SourceSpec.File(file);
-      } else if (source.equals("kubernetes")) {
+        if (stateFile != null && !Files.isDirectory(stateFile.toAbsolutePath().getParent())) {
+          System.err.println("ebb serve: --state-file " + stateFile + ": directory "
+              + stateFile.toAbsolutePath().getParent() + " does not exist");
+          return 2;
+        }
+        spec = new EbbServer.SourceSpec.File(file, Optional.ofNullable(stateFile));
+      } else {
+        if (stateFile != null) {
+          System.err.println("ebb serve: --state-file is for the file source; Kubernetes keeps drain starts in"
+              + " the route Services' status annotations");
+          return 2;
+        }
         if (listeners != null && !Files.isRegularFile(listeners)) {
           System.err.println("ebb serve: --listeners " + listeners + " is not a readable file");
           return 2;
@@ -319,9 +396,6 @@ public final class Main implements Callable<Integer> {
         spec = new EbbServer.SourceSpec.Kubernetes(namespaces, Optional.ofNullable(listeners), leaseNs,
             Duration.ofSeconds(15), identity);
         client = Optional.of(new KubernetesClientBuilder().build());
-      } else {
-        System.err.println("ebb serve: --source must be file:PATH or kubernetes, not \"" + source + "\"");
-        return 2;
       }
       if (circuitBreakerLimit < 1) {
         System.err.println("ebb serve: --circuit-breaker-limit must be at least 1, not " + circuitBreakerLimit);

@@ -46,7 +46,7 @@ public final class StatusReport {
           route.put("openStreams", open);
         }
         route.put("draining", p.desired().backends().stream().flatMap(b -> b.drains().stream())
-            .filter(d -> d.route().equals(r.route().name())).map(d -> drain(d, now, load)).toList());
+            .filter(d -> d.route().equals(r.route().name())).map(d -> drain(d, now, load, p.desired())).toList());
         routes.add(route);
       }
       doc.put("loadReports", Map.of("reportingNodes", reporting,
@@ -57,7 +57,7 @@ public final class StatusReport {
       // drains of routes that no longer exist
       List<Object> orphans = p.desired().backends().stream().flatMap(b -> b.drains().stream())
           .filter(d -> p.desired().routes().stream().noneMatch(r -> r.route().name().equals(d.route())))
-          .map(d -> (Object) drain(d, now, load)).toList();
+          .map(d -> (Object) drain(d, now, load, p.desired())).toList();
       doc.put("drainsOfRemovedRoutes", orphans);
       doc.put("routes", routes);
       List<Object> backends = new ArrayList<>();
@@ -67,9 +67,9 @@ public final class StatusReport {
         m.put("endpoints", b.backend().endpoints().stream()
             .map(e -> e.hostPort() + (e.zone().isEmpty() ? "" : " zone=" + e.zone()) + " " + e.state()
                 .name().toLowerCase(java.util.Locale.ROOT)).toList());
-        m.put("state", b.draining() ? "draining" : "active");
+        m.put("state", b.draining() ? "draining" : warm(b.backend().name(), p.desired()) ? "warm" : "active");
         if (b.draining()) {
-          m.put("drains", b.drains().stream().map(d -> drain(d, now, load)).toList());
+          m.put("drains", b.drains().stream().map(d -> drain(d, now, load, p.desired())).toList());
         }
         backends.add(m);
       }
@@ -95,6 +95,10 @@ public final class StatusReport {
         m.put("ended", e.at().toString());
         m.put("outcome", e.drain().outcome().name().toLowerCase(java.util.Locale.ROOT));
         e.openStreams().ifPresent(n -> m.put("streamsOpenAtEnd", n));
+        if (e.drain().outcome() != dev.ebb.rollout.RolloutEngine.EndedDrain.Outcome.CANCELLED) {
+          m.put("cluster", e.drain().keptBy().map(r -> "kept: route " + r + " still lists " + e.drain().backend())
+              .orElse("removed"));
+        }
         return m;
       }).toList());
     });
@@ -122,6 +126,7 @@ public final class StatusReport {
     m.put("kind", s.kind());
     m.put("location", s.location());
     m.put("synced", s.synced());
+    m.put("drainState", s.drainState());
     s.lastChange().ifPresent(t -> m.put("lastChange", t.toString()));
     m.put("errors", s.errors().stream().map(StatusReport::error).toList());
     m.put("warnings", s.warnings().stream().map(StatusReport::error).toList());
@@ -149,11 +154,7 @@ public final class StatusReport {
     m.put("stable", r.route().rollout().stable());
     r.route().rollout().canary().ifPresent(c -> m.put("canary", c));
     Map<String, String> weights = new LinkedHashMap<>();
-    for (String b : r.route().backendNames()) {
-      int w = r.weights().stream().filter(x -> x.backend().equals(b)).mapToInt(DesiredState.WeightedBackend::weight)
-          .sum();
-      weights.put(b, Weights.formatPercent(w) + "%");
-    }
+    r.shares().forEach((b, w) -> weights.put(b, Weights.formatPercent(w) + "%"));
     m.put("weights", weights);
     m.put("drainTimeout", Durations.format(r.route().drainTimeout()));
     m.put("idleTimeout", Durations.format(r.route().idleTimeout()));
@@ -202,7 +203,8 @@ public final class StatusReport {
         .map(h -> dev.ebb.translate.EnvoyTranslator.scopedRouteName(listener, h)).orElse(listener);
   }
 
-  private static Map<String, Object> drain(DesiredState.Drain d, Instant now, dev.ebb.load.LoadTracker load) {
+  private static Map<String, Object> drain(DesiredState.Drain d, Instant now, dev.ebb.load.LoadTracker load,
+      DesiredState desired) {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("route", d.route());
     m.put("backend", d.backend());
@@ -211,7 +213,19 @@ public final class StatusReport {
     java.time.Duration left = java.time.Duration.between(now, d.deadline());
     m.put("timeLeft", left.isNegative() ? "0" : Durations.format(left.withNanos(0)));
     load.openStreams(d.backend()).ifPresent(n -> m.put("streamsLeft", n));
+    // what the end of this drain does: a backend a route still lists (a canary at 0%) stays, warm
+    m.put("afterDrain", desired.routes().stream().filter(r -> r.route().backendNames().contains(d.backend()))
+        .findFirst().map(r -> "cluster stays: route " + r.route().name() + " lists it at "
+            + Weights.formatPercent(r.shares().get(d.backend())) + "%")
+        .orElse("cluster leaves the config"));
     return m;
+  }
+
+  /** A backend every route that lists it gives 0% (a canary rolled back, its drain over): kept warm. */
+  private static boolean warm(String backend, DesiredState desired) {
+    List<DesiredState.RouteState> listing = desired.routes().stream()
+        .filter(r -> r.route().backendNames().contains(backend)).toList();
+    return !listing.isEmpty() && listing.stream().allMatch(r -> r.shares().get(backend) == 0);
   }
 
   private static Map<String, Object> node(StreamState s) {

@@ -60,7 +60,7 @@ public final class RouteCli {
     try {
       s = client.services().inNamespace(nsName[0]).withName(nsName[1]).get();
     } catch (KubernetesClientException e) {
-      throw new CliException("cannot read service " + nsName[0] + "/" + nsName[1] + ": " + e.getMessage());
+      throw apiFailure("cannot read service " + nsName[0] + "/" + nsName[1], e);
     }
     if (s == null) {
       throw new CliException("route " + nsName[0] + "/" + nsName[1] + " not found: there is no such Service");
@@ -88,7 +88,7 @@ public final class RouteCli {
     if (canary == null || canary.isBlank()) {
       throw new CliException("route " + key(s) + " has no canary: set " + Annotations.CANARY + " first");
     }
-    patch(s, "{\"" + Annotations.CANARY_WEIGHT + "\":" + quote(weight.trim()) + "}");
+    patch(s, Map.of(Annotations.CANARY_WEIGHT, weight.trim()));
     return "route " + key(s) + ": " + canary + " now gets " + weight.trim() + "% of new streams";
   }
 
@@ -100,8 +100,11 @@ public final class RouteCli {
       throw new CliException("route " + key(s) + " has no canary to promote");
     }
     String old = annotations(s).get(Annotations.STABLE);
-    patch(s, "{\"" + Annotations.STABLE + "\":" + quote(canary) + ",\"" + Annotations.CANARY + "\":null,\""
-        + Annotations.CANARY_WEIGHT + "\":null}");
+    Map<String, String> change = new java.util.HashMap<>();
+    change.put(Annotations.STABLE, canary);
+    change.put(Annotations.CANARY, null); // removed
+    change.put(Annotations.CANARY_WEIGHT, null);
+    patch(s, change);
     return "route " + key(s) + ": " + canary + " is now stable; " + old + " drains";
   }
 
@@ -112,7 +115,7 @@ public final class RouteCli {
     if (canary == null || canary.isBlank()) {
       throw new CliException("route " + key(s) + " has no canary to roll back from");
     }
-    patch(s, "{\"" + Annotations.CANARY_WEIGHT + "\":\"0\"}");
+    patch(s, Map.of(Annotations.CANARY_WEIGHT, "0"));
     return "route " + key(s) + ": all new streams go to " + annotations(s).get(Annotations.STABLE) + "; "
         + canary + " drains";
   }
@@ -126,11 +129,10 @@ public final class RouteCli {
               : client.getNamespace() == null ? "default" : client.getNamespace()).list())
           .getItems().stream().filter(s -> annotations(s).containsKey(Annotations.HOSTS)).forEach(routes::add);
     } catch (KubernetesClientException e) {
-      throw new CliException("cannot list services: " + e.getMessage());
+      throw apiFailure("cannot list services", e);
     }
     routes.sort(Comparator.comparing(RouteCli::key));
-    String format = "%-28s %-28s %-40s %-40s %-7s %s%n";
-    out.printf(format, "ROUTE", "HOSTS", "STABLE", "CANARY", "NODES", "DRAINING / LAST ERROR");
+    List<StatusTable.Row> rows = new ArrayList<>();
     for (Service s : routes) {
       Map<String, String> a = annotations(s);
       JsonNode status = readStatus(a.get(Annotations.STATUS));
@@ -148,12 +150,10 @@ public final class RouteCli {
       if (status.has("lastError")) {
         notes.add("error: " + status.get("lastError").asText());
       }
-      out.printf(format, key(s), a.get(Annotations.HOSTS), stable, canary, status.path("nodes").asText("-"),
-          notes.isEmpty() ? "-" : String.join("; ", notes));
+      rows.add(new StatusTable.Row(key(s), a.get(Annotations.HOSTS), stable, canary, status.path("nodes").asText("-"),
+          notes));
     }
-    if (routes.isEmpty()) {
-      out.println("(no Services with " + Annotations.HOSTS + ")");
-    }
+    StatusTable.print(rows, "(no Services with " + Annotations.HOSTS + ")", List.of(), out);
   }
 
   /** "80%" from the status Ebb wrote (weights in effect), or "(?)" before Ebb wrote any. */
@@ -187,20 +187,49 @@ public final class RouteCli {
     }
   }
 
-  private void patch(Service s, String annotationsJson) {
+  /** One JSON merge patch of the route Service's annotations (a null value removes one). */
+  private void patch(Service s, Map<String, String> annotations) {
     try {
       client.services().inNamespace(s.getMetadata().getNamespace()).withName(s.getMetadata().getName())
-          .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"metadata\":{\"annotations\":" + annotationsJson + "}}");
+          .patch(PatchContext.of(PatchType.JSON_MERGE), dev.ebb.kube.AnnotationPatch.of(annotations));
     } catch (KubernetesClientException e) {
-      throw new CliException("cannot patch service " + key(s) + ": " + e.getMessage());
+      throw apiFailure("cannot patch service " + key(s), e);
     }
+  }
+
+  /**
+   * An API call that failed: the API server's answer when it gave one (403, 409), else why it could not be
+   * reached, with the URL and a hint, instead of fabric8's "Operation: [list] ... failed".
+   */
+  private CliException apiFailure(String what, KubernetesClientException e) {
+    if (e.getCode() > 0) {
+      return new CliException(what + ": " + e.getMessage());
+    }
+    return new CliException(what + ": the Kubernetes API at " + client.getMasterUrl() + " cannot be reached ("
+        + rootCause(e) + "); is the cluster up (kubectl cluster-info)? For an Ebb serving a file: ./ebb status"
+        + " --admin [URL]");
+  }
+
+  /** The innermost message of a client failure ("connection refused", "UnknownHostException: ..."). */
+  public static String rootCause(Throwable e) {
+    Throwable t = e;
+    while (t.getCause() != null && t.getCause() != t) {
+      if (t instanceof java.net.ConnectException) {
+        break;
+      }
+      t = t.getCause();
+    }
+    if (t instanceof java.net.ConnectException && (t.getMessage() == null || t.getMessage().isBlank())) {
+      return "connection refused";
+    }
+    String m = t.getMessage();
+    if (m == null || m.isBlank()) {
+      return t.getClass().getSimpleName();
+    }
+    return t == e ? m : t.getClass().getSimpleName() + ": " + m;
   }
 
   static String key(Service s) {
     return s.getMetadata().getNamespace() + "/" + s.getMetadata().getName();
-  }
-
-  static String quote(String s) {
-    return dev.ebb.admin.ConfigDump.quote(s);
   }
 }

@@ -283,9 +283,13 @@ public final class KubeStatusWriter implements AutoCloseable {
   }
 
   private void patchStatus(KubeObjects.Service s, String rendered) {
-    String patch = "{\"metadata\":{\"annotations\":{" + quote(Annotations.STATUS) + ":" + quote(rendered) + "}}}";
     client.services().inNamespace(s.namespace()).withName(s.name())
-        .patch(PatchContext.of(PatchType.JSON_MERGE), patch);
+        .patch(PatchContext.of(PatchType.JSON_MERGE), statusPatch(rendered));
+  }
+
+  /** The JSON merge patch that sets the status annotation and nothing else. */
+  static String statusPatch(String rendered) {
+    return AnnotationPatch.of(Map.of(Annotations.STATUS, rendered));
   }
 
   private void events(KubeObjects.Service s, RouteStatus now, List<ConfigError> errors) {
@@ -311,14 +315,17 @@ public final class KubeStatusWriter implements AutoCloseable {
     for (String b : drainingBefore) {
       if (!drainingNow.contains(b)) {
         boolean cancelled = now.weights().getOrDefault(b, 0) > 0;
+        // a backend the route still lists at 0% (a canary rolled back) keeps its cluster, warm, after its drain
+        String cluster = now.weights().containsKey(b) ? "its cluster stays, warm at 0% (the route still lists it)"
+            : "its cluster left the config";
         Long open = expiredWithStreams.remove(s.key() + "|" + b);
         if (open != null) {
           event(s, "Warning", "DrainFinished", "backend " + b + " reached its drain deadline with " + open
-              + " streams still open; its cluster left the config (the streams run until the backend or the"
-              + " client closes them)");
+              + " streams still open; " + cluster + " (the streams run until the backend or the client closes"
+              + " them)");
         } else {
           event(s, "Normal", "DrainFinished", "backend " + b + (cancelled
-              ? " has weight again: drain cancelled" : " finished draining and left the config"));
+              ? " has weight again: drain cancelled" : " finished draining; " + cluster));
         }
       }
     }
@@ -376,10 +383,6 @@ public final class KubeStatusWriter implements AutoCloseable {
     } catch (RuntimeException e) {
       LOG.warn("cannot create event {} on service {}: {}", reason, s.key(), e.toString());
     }
-  }
-
-  static String quote(String s) {
-    return dev.ebb.admin.ConfigDump.quote(s);
   }
 
   @Override

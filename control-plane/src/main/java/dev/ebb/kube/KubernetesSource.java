@@ -78,7 +78,8 @@ public final class KubernetesSource implements Source {
     this.sink = sink;
     this.clock = clock;
     this.status = new dev.ebb.source.StatusHolder(new SourceStatus("kubernetes", where(), false, Optional.empty(),
-        List.of(), List.of()));
+        List.of(), List.of(), "the " + dev.ebb.api.kube.Annotations.STATUS
+            + " annotation of each route Service (written by the leader)"));
   }
 
   private String where() {
@@ -194,7 +195,7 @@ public final class KubernetesSource implements Source {
       List<ConfigError> warnings = new ArrayList<>(parsed.warnings());
       warnings.addAll(tls.warnings());
       SourceStatus before = status.get();
-      status.set(new SourceStatus("kubernetes", where(), true,
+      status.set(before.next(true,
           Optional.of(before.lastChange().filter(t -> next.equals(lastSubmitted)).orElse(clock.instant())),
           errors, warnings));
       if (!errors.equals(before.errors())) {

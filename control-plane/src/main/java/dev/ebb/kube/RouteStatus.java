@@ -53,9 +53,8 @@ public record RouteStatus(Map<String, Integer> weights, List<DrainEntry> drainin
     Map<String, Long> open = new LinkedHashMap<>();
     Map<String, Integer> weights = new LinkedHashMap<>();
     desired.routes().stream().filter(r -> r.route().name().equals(route)).findFirst()
-        .ifPresent(r -> r.route().backendNames().forEach(b -> {
-          weights.put(b, r.weights().stream().filter(w -> w.backend().equals(b))
-              .mapToInt(DesiredState.WeightedBackend::weight).sum());
+        .ifPresent(r -> r.shares().forEach((b, w) -> {
+          weights.put(b, w);
           streams.apply(b).ifPresent(n -> open.put(b, n));
         }));
     List<DrainEntry> drains = new ArrayList<>();

@@ -81,7 +81,8 @@ public final class EbbMetrics implements XdsEvents, Pipeline.Listener {
         .description("Streams in progress per route and backend (a backend shared by routes counts for each)")
         .register(registry);
     drainingBackends = MultiGauge.builder("ebb.drain.deadline.seconds")
-        .description("Seconds until a draining backend leaves the config").register(registry);
+        .description("Seconds until a backend's drain ends (it then leaves the config unless a route still lists it)")
+        .register(registry);
     Gauge.builder("ebb.draining.backends", () -> Optional.ofNullable(published).map(p -> p.desired().backends()
         .stream().filter(DesiredState.BackendState::draining).count()).orElse(0L))
         .description("Backends draining now").register(registry);
@@ -287,11 +288,8 @@ public final class EbbMetrics implements XdsEvents, Pipeline.Listener {
     List<MultiGauge.Row<?>> perRoute = new ArrayList<>();
     Map<String, LoadTracker.ClusterTotals> totals = load.totals();
     for (DesiredState.RouteState r : p.desired().routes()) {
-      for (String b : r.route().backendNames()) {
-        int w = r.weights().stream().filter(x -> x.backend().equals(b))
-            .mapToInt(DesiredState.WeightedBackend::weight).sum();
-        weights.add(MultiGauge.Row.of(Tags.of("route", r.route().name(), "backend", b), w / 100.0));
-      }
+      r.shares().forEach((b, w) -> weights.add(MultiGauge.Row.of(Tags.of("route", r.route().name(), "backend", b),
+          w / 100.0)));
     }
     List<MultiGauge.Row<?>> perBackend = new ArrayList<>();
     List<MultiGauge.Row<?>> deadlines = new ArrayList<>();

@@ -41,6 +41,19 @@ public record DesiredState(
     public RouteState {
       weights = List.copyOf(weights);
     }
+
+    /**
+     * The one place a backend's share is read: every backend the route names, in the route's order, with its
+     * share of new streams in basis points (0 for one listed at 0, or one whose entry is missing). /status, the
+     * status annotation and the metrics all show this.
+     */
+    public java.util.Map<String, Integer> shares() {
+      java.util.Map<String, Integer> shares = new java.util.LinkedHashMap<>();
+      for (String b : route.backendNames()) {
+        shares.put(b, weights.stream().filter(w -> w.backend().equals(b)).mapToInt(WeightedBackend::weight).sum());
+      }
+      return shares;
+    }
   }
 
   /** A backend with a share of new streams, in basis points. */

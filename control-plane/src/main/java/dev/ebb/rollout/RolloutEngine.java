@@ -31,7 +31,9 @@ import java.util.TreeMap;
  *   <li>while it drains its cluster stays, with every endpoint it had since the drain began (those that
  *       vanished as DRAINING), and no route sends it new streams;
  *   <li>weight again cancels the drain; drains of one backend from two routes are independent;
- *   <li>every backend a route names stays in the config (a canary at weight 0 keeps its cluster warm).
+ *   <li>every backend a route names stays in the config (a canary at weight 0 keeps its cluster warm): a
+ *       canary rolled back to 0 drains (its open streams are tracked to the deadline, SPEC 2.1 and 2.7), and when
+ *       that drain ends its cluster stays, at 0% (SPEC 5); {@link EndedDrain#keptBy} says so.
  * </ul>
  */
 public final class RolloutEngine {
@@ -42,10 +44,20 @@ public final class RolloutEngine {
     }
   }
 
-  /** A drain that ended: its deadline passed, its backend went idle early, or it got weight again. */
-  public record EndedDrain(String route, String backend, Instant start, Instant deadline, Outcome outcome) {
+  /**
+   * A drain that ended: its deadline passed, its backend went idle early, or it got weight again.
+   *
+   * @param keptBy the route that still names the backend, so that its cluster stays in the config (a canary
+   *     rolled back to 0 stays warm at 0% once its drain is over); empty when the cluster left the config
+   */
+  public record EndedDrain(String route, String backend, Instant start, Instant deadline, Outcome outcome,
+      Optional<String> keptBy) {
     /** How a drain ended. */
     public enum Outcome { EXPIRED, IDLE, CANCELLED }
+
+    public EndedDrain(String route, String backend, Instant start, Instant deadline, Outcome outcome) {
+      this(route, backend, start, deadline, outcome, Optional.empty());
+    }
   }
 
   /**
@@ -74,6 +86,13 @@ public final class RolloutEngine {
   public static Result step(Model model, DrainState previous, Instant now) {
     return step(model, previous, now, IdleSignal.NONE);
   }
+
+  /**
+   * A parsed backend with nothing remembered, by the identity of the parsed object (weak: gone with it): its
+   * endpoints in order. Parsers hand out the same object while a backend's text or slices do not change.
+   */
+  private static final java.util.concurrent.ConcurrentMap<Backend, Backend> CANONICAL =
+      new com.google.common.collect.MapMaker().weakKeys().makeMap();
 
   public static Result step(Model model, DrainState previous, Instant now, IdleSignal idle) {
     Map<String, Backend> defs = model.backendsByName();
@@ -148,14 +167,49 @@ public final class RolloutEngine {
     names.addAll(drainsByBackend.keySet());
     Map<String, BackendState> backends = new TreeMap<>();
     for (String name : names) {
-      backends.computeIfAbsent(name, n -> new BackendState(
-          new Backend(n, remembered(defs.get(n), rememberedByBackend.getOrDefault(n, List.of()))),
-          drainsByBackend.getOrDefault(n, List.of())));
+      backends.computeIfAbsent(name, n -> {
+        Backend def = defs.get(n);
+        List<Endpoint> rememberedHere = rememberedByBackend.getOrDefault(n, List.of());
+        Backend b;
+        if (def != null && rememberedHere.isEmpty()) {
+          // nothing remembered (the common case): the same object build after build for the same parsed backend,
+          // so the translator finds it unchanged at the first identity check
+          b = CANONICAL.get(def);
+          if (b == null) {
+            List<Endpoint> endpoints = remembered(def, List.of());
+            if (endpoints == def.endpoints()) {
+              b = def; // already in order; not stored (a value that holds its weak key would keep it forever)
+            } else {
+              b = new Backend(n, endpoints);
+              CANONICAL.put(def, b);
+            }
+          }
+        } else {
+          b = new Backend(n, remembered(def, rememberedHere));
+        }
+        return new BackendState(b, drainsByBackend.getOrDefault(n, List.of()));
+      });
     }
+    // a drain's end removes the cluster only when nothing else keeps it: a route that still lists the backend
+    // (a canary at 0% stays warm), or another route's drain
+    List<EndedDrain> told = ended.stream().map(e -> backends.containsKey(e.backend())
+        ? new EndedDrain(e.route(), e.backend(), e.start(), e.deadline(), e.outcome(),
+            keeper(model, drainsByBackend, e.route(), e.backend()))
+        : e).toList();
     Optional<Instant> next = drains.values().stream().map(DrainRecord::deadline).min(Instant::compareTo);
     DesiredState desired = new DesiredState(model.listeners(), routes, new ArrayList<>(backends.values()), next,
         model.secrets());
-    return new Result(desired, new DrainState(active, drains, endedEarly), ended);
+    return new Result(desired, new DrainState(active, drains, endedEarly), told);
+  }
+
+  /** The route that keeps a backend in the config: its own route if that still lists it, else another. */
+  private static Optional<String> keeper(Model model, Map<String, List<Drain>> drainsByBackend, String route,
+      String backend) {
+    if (model.route(route).map(r -> r.backendNames().contains(backend)).orElse(false)) {
+      return Optional.of(route);
+    }
+    return model.routes().stream().filter(r -> r.backendNames().contains(backend)).map(Route::name).findFirst()
+        .or(() -> drainsByBackend.getOrDefault(backend, List.of()).stream().map(Drain::route).findFirst());
   }
 
   /**
@@ -163,6 +217,9 @@ public final class RolloutEngine {
    * that went away during a drain keeps its established streams until the deadline.
    */
   static List<Endpoint> remembered(Backend current, List<Endpoint> remembered) {
+    if (remembered.isEmpty() && current != null && sortedAndDistinct(current.endpoints())) {
+      return current.endpoints(); // the common case (nothing draining): what the rest would give, the same list
+    }
     Map<String, Endpoint> byHostPort = new LinkedHashMap<>();
     if (current != null) {
       current.endpoints().forEach(e -> byHostPort.put(e.hostPort(), e));
@@ -171,6 +228,18 @@ public final class RolloutEngine {
       byHostPort.putIfAbsent(e.hostPort(), e.withState(EndpointState.DRAINING));
     }
     return byHostPort.values().stream().sorted(Endpoint.ORDER).toList();
+  }
+
+  /** In {@link Endpoint#ORDER}, strictly, all in one zone: so no two share a host and port. */
+  private static boolean sortedAndDistinct(List<Endpoint> endpoints) {
+    for (int i = 1; i < endpoints.size(); i++) {
+      Endpoint a = endpoints.get(i - 1);
+      Endpoint b = endpoints.get(i);
+      if (!a.zone().equals(b.zone()) || Endpoint.ORDER.compare(a, b) >= 0) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /**

@@ -26,8 +26,9 @@ import java.util.SortedMap;
 import java.util.TreeMap;
 
 /**
- * The file source's drain state: JSON beside the YAML ({@code ebb.yaml} -> {@code ebb.yaml.ebb-state.json}),
- * written to a temporary file and renamed over the old one, so a crash never leaves half a file.
+ * The file source's drain state: JSON beside the YAML ({@code ebb.yaml} -> {@code ebb.yaml.ebb-state.json}) or
+ * where {@code --state-file} says, written to a temporary file and renamed over the old one, so a crash never
+ * leaves half a file.
  */
 public final class FileDrainStore implements DrainStore {
   private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -131,7 +132,8 @@ public final class FileDrainStore implements DrainStore {
       }
       lastWritten = text;
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot write drain state " + file + ": " + e.getMessage(), e);
+      throw new UncheckedIOException("cannot write drain state " + file + ": " + e
+          + "; if its directory is read-only (a ConfigMap mount), give a writable path with --state-file PATH", e);
     }
   }
 

@@ -55,13 +55,18 @@ public final class FileSource implements Source {
   private volatile boolean closed;
 
   public FileSource(Path file, Consumer<Model> sink, Clock clock, Duration poll) {
+    this(file, FileDrainStore.besides(file), sink, clock, poll);
+  }
+
+  /** @param stateFile where the drain state is kept ({@code --state-file}; default beside the YAML), for /status */
+  public FileSource(Path file, Path stateFile, Consumer<Model> sink, Clock clock, Duration poll) {
     this.file = file.toAbsolutePath().normalize();
     this.sink = sink;
     this.clock = clock;
     this.poll = poll;
     this.certificates = new TlsResolver(this.file.getParent(), TlsResolver.KubeSecrets.NONE);
     this.status = new StatusHolder(new SourceStatus("file", this.file.toString(), false, Optional.empty(),
-        List.of(), List.of()));
+        List.of(), List.of(), "file " + stateFile.toAbsolutePath().normalize()));
   }
 
   @Override
@@ -117,8 +122,7 @@ public final class FileSource implements Source {
           ConfigError err = ConfigError.of("file " + file.getFileName(), "", file.toString(),
               "cannot read " + file + ": " + why + (synced ? "; keeping the last good config" : ""));
           LOG.warn(err.describe());
-          status.set(new SourceStatus("file", file.toString(), synced, status.get().lastChange(), List.of(err),
-              List.of()));
+          status.set(status.get().next(synced, status.get().lastChange(), List.of(err), List.of()));
         }
         return;
       }
@@ -141,7 +145,7 @@ public final class FileSource implements Source {
         fileWarnings = parsed.warnings();
       }
       if (!synced) {
-        status.set(new SourceStatus("file", file.toString(), false, Optional.empty(), fileErrors, fileWarnings));
+        status.set(status.get().next(false, Optional.empty(), fileErrors, fileWarnings));
         return;
       }
       TlsResolver.Result tls = certificates.resolve(effective.listeners(), clock.instant());
@@ -152,7 +156,7 @@ public final class FileSource implements Source {
       Model next = effective.withTls(tls.listeners(), tls.secrets());
       boolean modelChanged = !next.equals(lastSubmitted);
       if (textChanged || modelChanged || !status.get().errors().equals(concat(fileErrors, tls.errors()))) {
-        status.set(new SourceStatus("file", file.toString(), true,
+        status.set(status.get().next(true,
             modelChanged || status.get().lastChange().isEmpty() ? Optional.of(clock.instant())
                 : status.get().lastChange(),
             concat(fileErrors, tls.errors()), concat(fileWarnings, tls.warnings())));

@@ -111,13 +111,21 @@ public final class EnvoyTranslator {
   }
 
   private final Settings settings;
-  private final Memo<List<Object>, Cluster> clusterMemo = new Memo<>();
-  private final Memo<Backend, ClusterLoadAssignment> endpointMemo = new Memo<>();
+  private final KeyedMemo<String, List<Boolean>, Cluster> clusterMemo = new KeyedMemo<>();
+  /** The proxyless form of each cluster (with load reporting), by the identity of the Envoy form. */
+  private final Memo<Cluster, Cluster> lrsClusterMemo = new Memo<>(true);
+  private final KeyedMemo<String, Backend, ClusterLoadAssignment> endpointMemo = new KeyedMemo<>();
   private final Memo<ListenerSpec, Listener> listenerMemo = new Memo<>();
   private final Memo<String, Listener> apiListenerMemo = new Memo<>();
-  private final Memo<List<Object>, RouteConfiguration> routeMemo = new Memo<>();
+  /** RouteConfigurations by name (a listener's, a scope's, a proxyless host's), kept while their routes are equal. */
+  private final KeyedMemo<String, List<RouteState>, RouteConfiguration> routeMemo = new KeyedMemo<>();
+  private final KeyedMemo<String, List<RouteState>, RouteConfiguration> grpcRouteMemo = new KeyedMemo<>();
+  private final KeyedMemo<String, List<RouteState>, RouteConfiguration> scopedRouteMemo = new KeyedMemo<>();
   private final Memo<TlsSecret, Secret> secretMemo = new Memo<>();
   private final Memo<String, ScopedRouteConfiguration> scopeMemo = new Memo<>();
+  /** Virtual hosts by (host, its routes, port forms): a one-route change rebuilds one, not all 1,000 of a listener. */
+  private final KeyedMemo<String, List<RouteState>, VirtualHost> virtualHostMemo = new KeyedMemo<>();
+  private final KeyedMemo<String, List<RouteState>, VirtualHost> virtualHostWithPortsMemo = new KeyedMemo<>();
 
   public EnvoyTranslator(Settings settings) {
     this.settings = settings;
@@ -132,25 +140,26 @@ public final class EnvoyTranslator {
       return translateOnce(state);
     } finally {
       clusterMemo.roll();
+      lrsClusterMemo.roll();
       endpointMemo.roll();
       listenerMemo.roll();
       apiListenerMemo.roll();
       routeMemo.roll();
+      grpcRouteMemo.roll();
+      scopedRouteMemo.roll();
       secretMemo.roll();
       scopeMemo.roll();
+      virtualHostMemo.roll();
+      virtualHostWithPortsMemo.roll();
     }
   }
 
   private Translation translateOnce(DesiredState state) {
     SortedMap<String, Cluster> clusters = new TreeMap<>();
     SortedMap<String, ClusterLoadAssignment> endpoints = new TreeMap<>();
-    // a backend named by any grpc route speaks HTTP/2 upstream
-    java.util.Set<String> grpcBackends = new java.util.HashSet<>();
-    state.routes().stream().filter(r -> r.route().protocol() == Protocol.GRPC)
-        .forEach(r -> grpcBackends.addAll(r.route().backendNames()));
-    // a draining backend keeps the protocol it had: a changed cluster would be rebuilt (and its load uncounted)
-    state.backends().forEach(b -> b.drains().stream().filter(d -> d.protocol() == Protocol.GRPC)
-        .forEach(d -> grpcBackends.add(b.backend().name())));
+    // a backend a grpc route sends streams to, or drains from, speaks HTTP/2 upstream, for every route that
+    // shares it (UpstreamProtocols also names such shared backends in a warning)
+    java.util.Set<String> grpcBackends = UpstreamProtocols.http2Backends(state);
     // outlier detection: a backend gets it when a route that sends it streams, or that it drains for, asks
     java.util.Set<String> outlierRoutes = new java.util.HashSet<>();
     java.util.Set<String> outlierBackends = new java.util.HashSet<>();
@@ -163,9 +172,10 @@ public final class EnvoyTranslator {
     for (BackendState b : state.backends()) {
       boolean http2 = grpcBackends.contains(b.backend().name());
       boolean outlier = outlierBackends.contains(b.backend().name());
-      clusters.put(b.backend().name(), clusterMemo.get(List.of(b.backend().name(), http2, outlier),
+      clusters.put(b.backend().name(), clusterMemo.get(b.backend().name(), List.of(http2, outlier),
           k -> cluster(b.backend().name(), http2, outlier)));
-      endpoints.put(b.backend().name(), endpointMemo.get(b.backend(), EnvoyTranslator::loadAssignment));
+      endpoints.put(b.backend().name(), endpointMemo.get(b.backend().name(), b.backend(),
+          EnvoyTranslator::loadAssignment));
     }
     List<Translation.EnvoyListener> envoyListeners = new ArrayList<>();
     for (ListenerSpec spec : state.listeners()) {
@@ -173,7 +183,7 @@ public final class EnvoyTranslator {
           .filter(r -> r.route().listener().equals(spec.name())).toList();
       Listener listener = listenerMemo.get(spec, this::socketListener);
       envoyListeners.add(spec.scopesRoutesByHost() ? scopedListener(spec, listener, onListener)
-          : new Translation.EnvoyListener(spec, listener, routeMemo.get(List.of(spec.name(), onListener, false),
+          : new Translation.EnvoyListener(spec, listener, routeMemo.get(spec.name(), onListener,
               k -> routeConfiguration(spec.name(), onListener, false))));
     }
     SortedMap<String, Listener> grpcListeners = new TreeMap<>();
@@ -186,12 +196,12 @@ public final class EnvoyTranslator {
     }
     byHost.forEach((host, routes) -> {
       grpcListeners.put(host, apiListenerMemo.get(host, EnvoyTranslator::apiListener));
-      grpcRoutes.put(host, routeMemo.get(List.of(host, routes, true), k -> routeConfiguration(host, routes, true)));
+      grpcRoutes.put(host, grpcRouteMemo.get(host, routes, k -> routeConfiguration(host, routes, true)));
     });
     SortedMap<String, Cluster> grpcClusters = new TreeMap<>();
     ConfigSource self = ConfigSource.newBuilder()
         .setSelf(io.envoyproxy.envoy.config.core.v3.SelfConfigSource.getDefaultInstance()).build();
-    clusters.forEach((name, c) -> grpcClusters.put(name, clusterMemo.get(List.of(name, c, "lrs"),
+    clusters.forEach((name, c) -> grpcClusters.put(name, lrsClusterMemo.get(c,
         k -> c.toBuilder().setLrsServer(self).build())));
     SortedMap<String, Secret> secrets = new TreeMap<>();
     state.secrets().forEach(sec -> secrets.put(sec.name(), secretMemo.get(sec, EnvoyTranslator::secret)));
@@ -227,7 +237,7 @@ public final class EnvoyTranslator {
     SortedMap<String, ScopedRouteConfiguration> scopes = new TreeMap<>();
     byHost.forEach((host, hostRoutes) -> {
       String name = scopedRouteName(spec.name(), host);
-      routes.put(name, routeMemo.get(List.of(name, hostRoutes), k -> hostRouteConfiguration(name, host, hostRoutes)));
+      routes.put(name, scopedRouteMemo.get(name, hostRoutes, k -> hostRouteConfiguration(name, host, hostRoutes)));
       scopes.put(name, scopeMemo.get(name, k -> scope(name, host)));
     });
     return new Translation.EnvoyListener(spec, listener, java.util.Collections.unmodifiableSortedMap(routes),
@@ -363,7 +373,7 @@ public final class EnvoyTranslator {
    * One virtual host per host name; inside it the routes with the longest path prefix first. For proxyless
    * gRPC clients the domains also carry the {@code host:port} form, since their authority keeps the port.
    */
-  static RouteConfiguration routeConfiguration(String name, List<RouteState> routes, boolean withPortForms) {
+  private RouteConfiguration routeConfiguration(String name, List<RouteState> routes, boolean withPortForms) {
     Map<String, List<RouteState>> byHost = new TreeMap<>();
     for (RouteState r : routes) {
       for (String host : r.route().hosts()) {
@@ -371,7 +381,8 @@ public final class EnvoyTranslator {
       }
     }
     RouteConfiguration.Builder rc = RouteConfiguration.newBuilder().setName(name);
-    byHost.forEach((host, hostRoutes) -> rc.addVirtualHosts(virtualHost(host, hostRoutes, withPortForms)));
+    byHost.forEach((host, hostRoutes) -> rc.addVirtualHosts((withPortForms ? virtualHostWithPortsMemo
+        : virtualHostMemo).get(host, hostRoutes, k -> virtualHost(host, hostRoutes, withPortForms))));
     return rc.build();
   }
 
@@ -381,8 +392,9 @@ public final class EnvoyTranslator {
    * as on a listener without scoping: the scope lookup already picked the host, and the virtual host match sees
    * the {@code :authority} without its port ({@code strip_any_host_port}).
    */
-  static RouteConfiguration hostRouteConfiguration(String name, String host, List<RouteState> routes) {
-    return RouteConfiguration.newBuilder().setName(name).addVirtualHosts(virtualHost(host, routes, false)).build();
+  private RouteConfiguration hostRouteConfiguration(String name, String host, List<RouteState> routes) {
+    return RouteConfiguration.newBuilder().setName(name).addVirtualHosts(virtualHostMemo.get(
+        host, routes, k -> virtualHost(host, routes, false))).build();
   }
 
   private static VirtualHost virtualHost(String host, List<RouteState> hostRoutes, boolean withPortForms) {

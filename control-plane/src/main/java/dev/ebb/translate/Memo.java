@@ -10,8 +10,24 @@ import java.util.function.Function;
  * Holds only what the last translation used.
  */
 final class Memo<K, V> {
-  private Map<K, V> previous = new HashMap<>();
-  private Map<K, V> current = new HashMap<>();
+  private final boolean identity;
+  private Map<K, V> previous;
+  private Map<K, V> current;
+
+  Memo() {
+    this(false);
+  }
+
+  /** @param identity keys are the same object or not at all (for keys that are outputs of another memo) */
+  Memo(boolean identity) {
+    this.identity = identity;
+    previous = newMap();
+    current = newMap();
+  }
+
+  private Map<K, V> newMap() {
+    return identity ? new java.util.IdentityHashMap<>() : new HashMap<>();
+  }
 
   V get(K key, Function<K, V> compute) {
     V v = current.get(key);
@@ -28,6 +44,6 @@ final class Memo<K, V> {
   /** Ends one translation: what it did not use is forgotten. */
   void roll() {
     previous = current;
-    current = new HashMap<>();
+    current = newMap();
   }
 }

@@ -44,11 +44,13 @@ class RolloutEngineTest {
   static final class Run {
     DrainState state = DrainState.EMPTY;
     DesiredState desired;
+    List<RolloutEngine.EndedDrain> ended = List.of();
 
     Run at(Instant now, Model m) {
       RolloutEngine.Result r = RolloutEngine.step(m, state, now);
       state = r.next();
       desired = r.desired();
+      ended = r.ended();
       return this;
     }
 
@@ -100,6 +102,38 @@ class RolloutEngineTest {
     run.at(T0.plusSeconds(1).plus(DRAIN), model(List.of(route("chat", "v1", "v2", 0)), v1, v2));
     assertThat(run.backends().get("v2").draining()).isFalse();
     assertThat(run.backends()).containsKey("v2");
+  }
+
+  /**
+   * Issue 14.5: a canary rolled back to 0 drains, and when that drain ends its cluster stays (the route lists it
+   * at 0%); the end says so, instead of reading like a removal. A canary removed from the route leaves.
+   */
+  @Test
+  void theEndOfADrainSaysWhetherTheClusterStays() {
+    Model rolledBack = model(List.of(route("chat", "v1", "v2", 0)), v1, v2);
+    Run run = new Run().at(T0, model(List.of(route("chat", "v1", "v2", 5000)), v1, v2));
+    run.at(T0.plusSeconds(1), rolledBack);
+    run.at(T0.plusSeconds(1).plus(DRAIN), rolledBack);
+    assertThat(run.ended).singleElement().satisfies(e -> {
+      assertThat(e.outcome()).isEqualTo(RolloutEngine.EndedDrain.Outcome.EXPIRED);
+      assertThat(e.keptBy()).contains("chat");
+    });
+    assertThat(run.backends()).containsKey("v2");
+
+    Model removed = model(List.of(route("chat", "v1", null, 0)), v1, v2);
+    Run gone = new Run().at(T0, model(List.of(route("chat", "v1", "v2", 5000)), v1, v2));
+    gone.at(T0.plusSeconds(1), removed);
+    gone.at(T0.plusSeconds(1).plus(DRAIN), removed);
+    assertThat(gone.ended).singleElement().satisfies(e -> assertThat(e.keptBy()).isEmpty());
+    assertThat(gone.backends()).doesNotContainKey("v2");
+  }
+
+  @Test
+  void sharesListEveryBackendOfTheRouteWithItsBasisPoints() {
+    Run run = new Run().at(T0, model(List.of(route("chat", "v1", "v2", 0)), v1, v2));
+    assertThat(run.desired.routes().get(0).shares()).containsExactly(Map.entry("v1", 10_000), Map.entry("v2", 0));
+    run.at(T0, model(List.of(route("chat", "v1", "v2", 2550)), v1, v2));
+    assertThat(run.desired.routes().get(0).shares()).containsExactly(Map.entry("v1", 7450), Map.entry("v2", 2550));
   }
 
   @Test

@@ -59,4 +59,19 @@ class FileDrainStoreTest {
     assertThat(loaded.problem()).hasValueSatisfying(p -> assertThat(p).contains("is corrupt").contains(f.toString())
         .contains("starting with no drains"));
   }
+
+  /** Issue 14.6: a state file that cannot be written (a read-only ConfigMap mount) points at --state-file. */
+  @Test
+  void aStateFileThatCannotBeWrittenNamesTheFlag() throws Exception {
+    Path notADirectory = Files.writeString(dir.resolve("mount"), "a file where a directory should be");
+    FileDrainStore store = new FileDrainStore(notADirectory.resolve("ebb.yaml.ebb-state.json"));
+    var drains = new TreeMap<RouteBackend, DrainState.DrainRecord>();
+    drains.put(new RouteBackend("chat", "v1"), new DrainState.DrainRecord(Instant.parse("2026-03-01T12:00:00Z"),
+        Duration.ofMinutes(15), List.of(), dev.ebb.api.model.Protocol.WEBSOCKET));
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> store.save(new DrainState(new TreeMap<>(), drains)))
+        .isInstanceOf(java.io.UncheckedIOException.class)
+        .hasMessageStartingWith("cannot write drain state " + store.file() + ": ")
+        .hasMessageEndingWith("; if its directory is read-only (a ConfigMap mount), give a writable path with"
+            + " --state-file PATH");
+  }
 }

@@ -29,8 +29,8 @@ import org.testcontainers.utility.DockerImageName;
  * One real Envoy 1.37 in a container, bootstrapped from {@code envoy/edge.yaml} (the file users get, with the xDS
  * and admin ports of the test) and fed by an Ebb running in the test JVM. The container uses host networking, so
  * Envoy reaches Ebb and the backends on loopback and the test reaches Envoy's listeners and admin API there: it
- * needs a Docker engine on a Linux host. Envoy*IT classes use {@link RequiresDocker}, which skips them with one
- * line on stdout where there is none.
+ * needs a Docker engine on a Linux host. Envoy*IT classes use {@link RequiresDocker}, which skips them where there
+ * is none (named, with the reason, on the build output's one SKIPPED line).
  */
 final class EnvoyFixture implements AutoCloseable {
   static final DockerImageName IMAGE = DockerImageName.parse("envoyproxy/envoy:v1.37-latest");
@@ -150,8 +150,8 @@ final class EnvoyFixture implements AutoCloseable {
   }
 
   /**
-   * Skips a class, with one line on stdout saying why, where Testcontainers finds no Docker engine (surefire and
-   * failsafe report a skip only in their XML); prints the last Envoy's log when a test fails.
+   * Skips a class where Testcontainers finds no Docker engine ({@link SkippedSuitesSummary} puts the reason in the
+   * build output; surefire and failsafe keep it in their XML only); prints the last Envoy's log when a test fails.
    */
   static final class RequiresDocker implements ExecutionCondition, TestWatcher {
     private static volatile Boolean available;
@@ -174,12 +174,9 @@ final class EnvoyFixture implements AutoCloseable {
       if (dockerAvailable()) {
         return ConditionEvaluationResult.enabled("Docker is available");
       }
-      String reason = "no Docker engine (Testcontainers found none; Envoy runs in a container). "
-          + "It runs in CI: .github/workflows/envoy.yml";
-      if (context.getTestMethod().isEmpty()) { // once per class
-        System.out.println("SKIPPED " + context.getRequiredTestClass().getSimpleName() + ": " + reason);
-      }
-      return ConditionEvaluationResult.disabled(reason);
+      // SkippedSuitesSummary names the skipped classes with this reason on one line of the build output
+      return ConditionEvaluationResult.disabled("no Docker engine (Testcontainers found none; Envoy runs in a"
+          + " container). It runs in CI: .github/workflows/envoy.yml");
     }
 
     @Override

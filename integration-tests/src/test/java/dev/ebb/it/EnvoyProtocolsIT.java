@@ -50,8 +50,8 @@ import org.junit.jupiter.api.io.TempDir;
  * One Envoy listener, three protocols (SPEC 5, ENVOY-NOTES "Protocols on one listener"): WebSocket over HTTP/1.1,
  * WebSocket over HTTP/2 (RFC 8441 extended CONNECT, which Ebb enables with {@code allow_connect}) and gRPC, each
  * routed by host, all following a shift for new streams only: established WebSockets (both kinds) and an open
- * gRPC bidi stream stay on v1, new ones split. Needs Docker (see {@link EnvoyFixture}); skipped, with a line on
- * stdout, where there is none.
+ * gRPC bidi stream stay on v1, new ones split. Needs Docker (see {@link EnvoyFixture}); skipped, named with the
+ * reason on the build output's SKIPPED line, where there is none.
  */
 @ExtendWith(EnvoyFixture.RequiresDocker.class)
 class EnvoyProtocolsIT {

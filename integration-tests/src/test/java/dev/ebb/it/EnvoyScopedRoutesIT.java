@@ -25,7 +25,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  * (SRDS over ADS) routes each exact host by its own scope and RouteConfiguration, with or without a port in the
  * Host header; a weight change moves new WebSockets only; adding a host modifies no listener; Envoy rejects no
  * SRDS or RDS update; a host without a scope gets a 404 (no fallback scope). Needs Docker (see
- * {@link EnvoyFixture}); skipped, with a line on stdout, where there is none.
+ * {@link EnvoyFixture}); skipped, named with the reason on the build output's SKIPPED line, where there is none.
  */
 @ExtendWith(EnvoyFixture.RequiresDocker.class)
 class EnvoyScopedRoutesIT {

@@ -48,7 +48,7 @@ import org.junit.jupiter.api.io.TempDir;
  * certificate delivered by SDS over ADS, beside a plaintext listener. Rotating the certificate files gives new
  * connections the new certificate while established WebSockets (on the old one) stay open and keep answering,
  * and Envoy never modifies the listener nor rejects an update. Needs Docker (see {@link EnvoyFixture}); skipped,
- * with a line on stdout, where there is none.
+ * named with the reason on the build output's SKIPPED line, where there is none.
  */
 @ExtendWith(EnvoyFixture.RequiresDocker.class)
 class EnvoyTlsIT {

@@ -24,8 +24,8 @@ import org.junit.jupiter.params.provider.EnumSource;
  * Real Envoy (1.37, in a container, bootstrapped from envoy/edge.yaml) fed by Ebb over ADS, in front of two
  * WebSocket backends: established WebSockets stay on their version through a shift and a promotion while new ones
  * follow the weights, and no listener is ever modified nor any update rejected. Needs a Docker engine on a Linux
- * host (the container uses host networking so that EDS can name loopback addresses); skipped, with a line on
- * stdout, where there is none.
+ * host (the container uses host networking so that EDS can name loopback addresses); skipped, named with the
+ * reason on the build output's SKIPPED line, where there is none.
  */
 @ExtendWith(EnvoyFixture.RequiresDocker.class)
 class EnvoyWebSocketIT {
