@@ -186,7 +186,9 @@ public final class Pipeline {
       XdsSnapshot snapshot = XdsSnapshot.of(translator.translate(desired),
           published == null ? null : published.snapshot());
       logDrainChanges(drains, result.next(), now);
-      saveDrains(result.next());
+      if (!result.next().equals(drains) || drainStoreProblem != null) {
+        saveDrains(result.next()); // before any client hears of the change; most changes start or end no drain
+      }
       drains = result.next();
       Published previous = published;
       if (previous != null && previous.snapshot().version().equals(snapshot.version())) {

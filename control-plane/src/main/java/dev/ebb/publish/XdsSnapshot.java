@@ -47,16 +47,28 @@ public final class XdsSnapshot {
   private final List<ListenerRes> envoyListeners;
   private final SortedMap<String, Res> grpcListeners;
   private final SortedMap<String, Res> grpcRoutes;
-  private final Map<String, Set<String>> routeClusters;
+  /** The clusters each RouteConfiguration names, by its name: Envoy's (whole and per host) and proxyless. */
+  private final Map<String, Set<String>> envoyRouteClusters;
+  private final Map<String, Set<String>> grpcRouteClusters;
   private final SortedMap<String, Res> secrets;
   private final Map<NodeGroup, View> views;
+  /**
+   * The views of the snapshot this one was built on (one level only: never that snapshot itself): a view map whose
+   * entries are all the same objects is taken over, so streams holding it see "unchanged" by identity.
+   */
+  private final Map<NodeGroup, View> previousViews;
   private final long generation;
   private final java.time.Instant observedAt;
+  /** The content digest of each of the snapshot's own resource maps, by identity. */
+  private final Map<SortedMap<String, Res>, String> digests;
 
   private XdsSnapshot(SortedMap<String, Res> clusters, SortedMap<String, Res> grpcClusters,
       SortedMap<String, Res> endpoints,
       List<ListenerRes> envoyListeners, SortedMap<String, Res> grpcListeners, SortedMap<String, Res> grpcRoutes,
-      Map<String, Set<String>> routeClusters, SortedMap<String, Res> secrets) {
+      Map<String, Set<String>> envoyRouteClusters, Map<String, Set<String>> grpcRouteClusters,
+      SortedMap<String, Res> secrets, Map<NodeGroup, View> previousViews,
+      Map<SortedMap<String, Res>, String> previousDigests) {
+    this.previousViews = previousViews;
     this.clusters = clusters;
     this.secrets = secrets;
     this.grpcClusters = grpcClusters;
@@ -64,14 +76,21 @@ public final class XdsSnapshot {
     this.envoyListeners = envoyListeners;
     this.grpcListeners = grpcListeners;
     this.grpcRoutes = grpcRoutes;
-    this.routeClusters = routeClusters;
+    this.envoyRouteClusters = envoyRouteClusters;
+    this.grpcRouteClusters = grpcRouteClusters;
     this.views = new ConcurrentHashMap<>();
     this.generation = 0;
     this.observedAt = java.time.Instant.EPOCH;
     StringBuilder all = new StringBuilder();
-    for (Map<String, Res> m : List.of(clusters, grpcClusters, endpoints, grpcListeners, grpcRoutes, secrets)) {
-      m.values().forEach(r -> all.append(r.name()).append('=').append(r.hash()).append(';'));
-      all.append('|');
+    this.digests = new java.util.IdentityHashMap<>();
+    for (SortedMap<String, Res> m : List.of(clusters, grpcClusters, endpoints, grpcListeners, grpcRoutes, secrets)) {
+      // a map taken over from the previous snapshot keeps its digest: no walk over its thousands of names
+      String d = previousDigests.get(m);
+      if (d == null) {
+        d = versionOf(m.values());
+      }
+      digests.put(m, d);
+      all.append(d).append('|');
     }
     envoyListeners.forEach(l -> {
       all.append(l.listener().hash());
@@ -108,13 +127,24 @@ public final class XdsSnapshot {
       });
     }
     List<ListenerRes> listeners = new ArrayList<>();
-    Map<String, Set<String>> refs = new TreeMap<>();
     List<String> problems = new ArrayList<>();
+    // the clusters each RouteConfiguration names: an unchanged one (the same object) names the same clusters, and
+    // while the clusters are unchanged too they were checked already
+    boolean sameClusters = previous != null && previous.clusters == clusters;
+    Map<String, Set<String>> previousEnvoyRefs = previous == null ? Map.of() : previous.envoyRouteClusters;
+    Map<String, Set<String>> envoyRefs = new java.util.HashMap<>();
     for (Translation.EnvoyListener l : t.envoyListeners()) {
       SortedMap<String, Res> routes = new TreeMap<>();
       l.routeConfigurations().forEach((n, rc) -> {
-        routes.put(n, reuse(previousListeners.get("r/" + n), rc));
-        refs.put("envoy/" + n, clusterRefs(rc));
+        Res before = previousListeners.get("r/" + n);
+        Res r = reuse(before, rc);
+        routes.put(n, r);
+        Set<String> known = r == before ? previousEnvoyRefs.get(n) : null;
+        Set<String> names = known != null ? known : clusterRefs(rc);
+        envoyRefs.put(n, names);
+        if (known == null || !sameClusters) {
+          checkRefs("envoy/" + n, names, clusters, problems);
+        }
       });
       SortedMap<String, Res> scopes = new TreeMap<>();
       l.scopes().forEach((n, scope) -> {
@@ -130,9 +160,23 @@ public final class XdsSnapshot {
           Collections.unmodifiableSortedMap(routes), Collections.unmodifiableSortedMap(scopes), l));
     }
     problems.addAll(sharedScopeTables(t.envoyListeners()));
-    t.grpcRoutes().forEach((name, rc) -> refs.put("grpc/" + name, clusterRefs(rc)));
-    refs.forEach((rc, names) -> names.stream().filter(n -> !clusters.containsKey(n))
-        .forEach(n -> problems.add("RouteConfiguration " + rc + " names cluster " + n + ", which is not sent")));
+    Map<String, Set<String>> grpcRefs;
+    if (previous != null && previous.grpcRoutes == grpcRoutes && sameClusters) {
+      grpcRefs = previous.grpcRouteClusters; // nothing changed for proxyless routes
+    } else {
+      grpcRefs = new java.util.HashMap<>();
+      for (Map.Entry<String, RouteConfiguration> e : t.grpcRoutes().entrySet()) {
+        String name = e.getKey();
+        Set<String> known = previous != null && previous.grpcRoutes.get(name) == grpcRoutes.get(name)
+            ? previous.grpcRouteClusters.get(name) : null;
+        Set<String> names = known != null ? known : clusterRefs(e.getValue());
+        grpcRefs.put(name, names);
+        if (known == null || !sameClusters) {
+          checkRefs("grpc/" + name, names, clusters, problems);
+        }
+      }
+      grpcRefs = Collections.unmodifiableMap(grpcRefs);
+    }
     for (Cluster c : t.clusters().values()) {
       if (c.getType() == Cluster.DiscoveryType.EDS && !endpoints.containsKey(c.getName())) {
         problems.add("cluster " + c.getName() + " has no ClusterLoadAssignment");
@@ -146,7 +190,16 @@ public final class XdsSnapshot {
       throw new InconsistentSnapshotException(String.join("; ", problems));
     }
     return new XdsSnapshot(clusters, grpcClusters, endpoints, List.copyOf(listeners), grpcListeners, grpcRoutes,
-        refs, secrets);
+        Collections.unmodifiableMap(envoyRefs), grpcRefs, secrets, previous == null ? Map.of() : previous.views,
+        previous == null ? Map.of() : previous.digests);
+  }
+
+  private static void checkRefs(String rc, Set<String> names, Map<String, Res> clusters, List<String> problems) {
+    for (String n : names) {
+      if (!clusters.containsKey(n)) {
+        problems.add("RouteConfiguration " + rc + " names cluster " + n + ", which is not sent");
+      }
+    }
   }
 
   /**
@@ -169,7 +222,7 @@ public final class XdsSnapshot {
 
   public static XdsSnapshot empty() {
     return new XdsSnapshot(new TreeMap<>(), new TreeMap<>(), new TreeMap<>(), List.of(), new TreeMap<>(),
-        new TreeMap<>(), Map.of(), new TreeMap<>());
+        new TreeMap<>(), Map.of(), Map.of(), new TreeMap<>(), Map.of(), Map.of());
   }
 
   private XdsSnapshot(XdsSnapshot s, long generation, java.time.Instant observedAt) {
@@ -179,9 +232,12 @@ public final class XdsSnapshot {
     this.envoyListeners = s.envoyListeners;
     this.grpcListeners = s.grpcListeners;
     this.grpcRoutes = s.grpcRoutes;
-    this.routeClusters = s.routeClusters;
+    this.envoyRouteClusters = s.envoyRouteClusters;
+    this.grpcRouteClusters = s.grpcRouteClusters;
     this.secrets = s.secrets;
     this.views = s.views;
+    this.previousViews = s.previousViews;
+    this.digests = s.digests;
     this.version = s.version;
     this.generation = generation;
     this.observedAt = observedAt;
@@ -211,15 +267,18 @@ public final class XdsSnapshot {
   }
 
   public View view(NodeGroup group) {
-    return views.computeIfAbsent(group, this::buildView);
+    View v = views.get(group); // every response asks: no lambda, no lock on the common path
+    return v != null ? v : views.computeIfAbsent(group, this::buildView);
   }
 
   private View buildView(NodeGroup group) {
     Map<TypeUrl, SortedMap<String, Res>> byType = new EnumMap<>(TypeUrl.class);
     byType.put(TypeUrl.CLUSTER, group.envoy() ? clusters : grpcClusters);
     byType.put(TypeUrl.ENDPOINT, endpoints);
-    Map<String, Set<String>> viewRefs = new TreeMap<>();
+    Map<String, Set<String>> viewRefs;
     if (group.envoy()) {
+      Map<String, Set<String>> refs = new java.util.HashMap<>();
+      viewRefs = refs;
       SortedMap<String, Res> listeners = new TreeMap<>();
       SortedMap<String, Res> routes = new TreeMap<>();
       SortedMap<String, Res> scopes = new TreeMap<>();
@@ -231,7 +290,7 @@ public final class XdsSnapshot {
           routes.putAll(l.routes());
           scopes.putAll(l.scopes());
           // make-before-break covers the per-host RouteConfigurations of scoped listeners too
-          l.routes().keySet().forEach(n -> viewRefs.put(n, routeClusters.get("envoy/" + n)));
+          l.routes().keySet().forEach(n -> refs.put(n, envoyRouteClusters.get(n)));
         }
       }
       byType.put(TypeUrl.LISTENER, Collections.unmodifiableSortedMap(listeners));
@@ -244,11 +303,40 @@ public final class XdsSnapshot {
       byType.put(TypeUrl.SCOPED_ROUTE, Collections.emptySortedMap());
       byType.put(TypeUrl.LISTENER, grpcListeners);
       byType.put(TypeUrl.ROUTE, grpcRoutes);
-      grpcRoutes.keySet().forEach(n -> viewRefs.put(n, routeClusters.get("grpc/" + n)));
+      viewRefs = grpcRouteClusters; // every proxyless RouteConfiguration is in the view
     }
     Map<TypeUrl, String> versions = new EnumMap<>(TypeUrl.class);
-    byType.forEach((t, m) -> versions.put(t, versionOf(m.values())));
+    View before = previousViews.get(group);
+    for (Map.Entry<TypeUrl, SortedMap<String, Res>> e : byType.entrySet()) {
+      SortedMap<String, Res> old = before == null ? null : before.of(e.getKey());
+      if (old != null && sameEntries(old, e.getValue())) {
+        e.setValue(old);
+        versions.put(e.getKey(), before.version(e.getKey()));
+      } else {
+        versions.put(e.getKey(), versionOf(e.getValue().values()));
+      }
+    }
     return new View(byType, viewRefs, versions);
+  }
+
+  /** Same names mapped to the very same resource objects (unchanged resources keep their objects). */
+  private static boolean sameEntries(SortedMap<String, Res> a, SortedMap<String, Res> b) {
+    if (a == b) {
+      return true;
+    }
+    if (a.size() != b.size()) {
+      return false;
+    }
+    var ia = a.entrySet().iterator();
+    var ib = b.entrySet().iterator();
+    while (ia.hasNext()) {
+      Map.Entry<String, Res> x = ia.next();
+      Map.Entry<String, Res> y = ib.next();
+      if (x.getValue() != y.getValue() || !x.getKey().equals(y.getKey())) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /**
@@ -283,6 +371,21 @@ public final class XdsSnapshot {
 
   private static <M extends com.google.protobuf.Message> SortedMap<String, Res> hashAll(Map<String, M> in,
       SortedMap<String, Res> previous) {
+    if (previous != null && previous.size() == in.size() && in instanceof SortedMap) {
+      // the common case, checked without a lookup: every resource the very object it was, in the same order
+      var before = previous.entrySet().iterator();
+      boolean same = true;
+      for (Map.Entry<String, M> e : in.entrySet()) {
+        Map.Entry<String, Res> b = before.next();
+        if (b.getValue().message() != e.getValue() || !b.getKey().equals(e.getKey())) {
+          same = false;
+          break;
+        }
+      }
+      if (same) {
+        return previous;
+      }
+    }
     SortedMap<String, Res> out = new TreeMap<>();
     boolean same = previous != null && previous.size() == in.size();
     for (Map.Entry<String, M> e : in.entrySet()) {

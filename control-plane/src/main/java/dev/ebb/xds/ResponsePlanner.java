@@ -41,7 +41,7 @@ public final class ResponsePlanner {
       Map<String, Res> changed, String signature, boolean respond) {}
 
   /** What a state-of-the-world stream asked for and has, for one type. */
-  public record SotwInput(TypeUrl type, boolean wildcard, List<String> requested, boolean coversAll,
+  public record SotwInput(TypeUrl type, boolean wildcard, List<String> requested,
       Map<String, Res> sent, String sentVersion, Map<String, Res> acked, boolean rewarmEndpoints) {}
 
   /** What a delta stream asked for and has, for one type. */
@@ -61,38 +61,44 @@ public final class ResponsePlanner {
     Diffs.Diff between(Map<String, Res> from, Map<String, Res> to);
   }
 
-  public static Optional<Plan> sotw(SotwInput in, XdsSnapshot.View view, ClusterAcks clusters) {
-    return sotw(in, view, clusters, DiffSource.SCAN);
+  /** The part of a view a list of names selects; computed once for every stream with the same names (see {@link Subsets}). */
+  public interface SubsetSource {
+    SubsetSource COMPUTE = Subsets::compute;
+
+    Subsets.Subset of(SortedMap<String, Res> all, String allVersion, List<String> names);
   }
 
-  public static Optional<Plan> sotw(SotwInput in, XdsSnapshot.View view, ClusterAcks clusters, DiffSource diffs) {
+  public static Optional<Plan> sotw(SotwInput in, XdsSnapshot.View view, ClusterAcks clusters) {
+    return sotw(in, view, clusters, DiffSource.SCAN, SubsetSource.COMPUTE);
+  }
+
+  public static Optional<Plan> sotw(SotwInput in, XdsSnapshot.View view, ClusterAcks clusters, DiffSource diffs,
+      SubsetSource subsets) {
     SortedMap<String, Res> all = view.of(in.type());
     Map<String, Res> candidate;
-    String version = null;
-    if (in.wildcard() || in.coversAll()) {
+    String version;
+    Subsets.Subset subset = null;
+    if (in.wildcard()) {
       candidate = all; // shared by every stream with the same view
       version = view.version(in.type());
     } else {
-      SortedMap<String, Res> subset = new TreeMap<>();
-      for (String n : in.requested()) {
-        Res r = all.get(n);
-        if (r != null) {
-          subset.put(n, r);
-        }
-      }
-      candidate = subset;
+      // names that cover the whole view (Envoy's EDS) give the view's own map, shared like a wildcard's
+      subset = subsets.of(all, view.version(in.type()), in.requested());
+      candidate = subset.resources();
+      version = subset.knownVersion();
     }
     if (in.type() == TypeUrl.ROUTE) {
       Map<String, Res> held = holdRoutesForUnackedClusters(view, candidate, in.sent(), clusters);
       if (held != candidate) {
         candidate = held;
         version = null;
+        subset = null;
       }
     }
-    if (version == null) {
-      version = XdsSnapshot.versionOf(candidate.values());
-    }
     boolean resendEndpoints = in.type() == TypeUrl.ENDPOINT && in.rewarmEndpoints() && !candidate.isEmpty();
+    if (version == null) {
+      version = subset != null ? subset.version() : XdsSnapshot.versionOf(candidate.values());
+    }
     if (version.equals(in.sentVersion()) && !resendEndpoints) {
       return Optional.empty();
     }
@@ -164,6 +170,11 @@ public final class ResponsePlanner {
     if (changed.isEmpty() && removed.isEmpty() && !first) {
       return Optional.empty();
     }
+    if (changed.size() == all.size() && (in.type() != TypeUrl.ROUTE || sameResources(changed, all))) {
+      // every resource of the view (a first sync): the view's own map, not a copy per stream that the stream keeps
+      // until its next response
+      changed = all;
+    }
     String signature = XdsSnapshot.versionOf(changed.values(), removed);
     if (signature.equals(in.nackedSignature())) {
       return Optional.empty(); // exactly what the client rejected: wait for a new config
@@ -184,6 +195,16 @@ public final class ResponsePlanner {
       version = XdsSnapshot.versionOf(after.values());
     }
     return Optional.of(new Plan(after, version, changed.values(), removed, changed, signature, true));
+  }
+
+  /** Same names, each mapped to the very same resource object. */
+  private static boolean sameResources(Map<String, Res> a, Map<String, Res> b) {
+    for (Map.Entry<String, Res> e : a.entrySet()) {
+      if (b.get(e.getKey()) != e.getValue()) {
+        return false;
+      }
+    }
+    return a.size() == b.size();
   }
 
   /**

@@ -75,10 +75,6 @@ public final class StreamState {
     /** The nonce of the last response ACKed: a later request that repeats it is no new ACK. */
     String ackedNonce;
     boolean seenRequest;
-    /** Memo of coversAll for (requested names, view). */
-    List<String> coversNames;
-    Map<String, Res> coversView;
-    boolean covers;
   }
 
   /** A type's ACK/NACK status for /status. */

@@ -44,7 +44,11 @@ public final class XdsCache implements SnapshotSink {
   private final ConcurrentMap<Long, StreamState> streams = new ConcurrentHashMap<>();
   /** Resource names, one String per name across all streams (SotW requests repeat every name on every ACK). */
   private final ConcurrentMap<String, String> names = new ConcurrentHashMap<>();
+  /** Name lists, one List per distinct list across streams (so streams asking for the same names share it). */
+  private final com.google.common.collect.Interner<List<String>> nameLists =
+      com.google.common.collect.Interners.newWeakInterner();
   private final Diffs diffs = new Diffs();
+  private final Subsets subsets = new Subsets();
   private final Clock clock;
   private final XdsEvents events;
   private volatile XdsSnapshot snapshot;
@@ -80,6 +84,7 @@ public final class XdsCache implements SnapshotSink {
   public void publish(XdsSnapshot next) {
     this.snapshot = next;
     diffs.clear();
+    subsets.roll();
     for (StreamState s : streams.values()) {
       synchronized (s) {
         s.publishing = true;
@@ -236,7 +241,7 @@ public final class XdsCache implements SnapshotSink {
       String canonical = names.putIfAbsent(n, n);
       out[i] = canonical == null ? n : canonical;
     }
-    return List.of(out);
+    return nameLists.intern(List.of(out));
   }
 
   private static Map<String, Res> onlyRequested(Map<String, Res> acked, List<String> names) {
@@ -394,29 +399,12 @@ public final class XdsCache implements SnapshotSink {
     } else {
       boolean rewarm = ts.hasClusterChanged || s.clustersSentThisPublish;
       ResponsePlanner.sotw(new ResponsePlanner.SotwInput(type, ts.wildcard, ts.requested,
-          coversAll(ts, view.of(type)), ts.sent, ts.sentVersion, ts.acked, rewarm), view, clusters,
-          (from, to) -> to == view.of(type) ? diffs.between(from, to) : Diffs.compute(from, to))
+          ts.sent, ts.sentVersion, ts.acked, rewarm), view, clusters,
+          (from, to) -> to == view.of(type) || subsets.isShared(to) ? diffs.between(from, to)
+              : Diffs.compute(from, to),
+          subsets::of)
           .ifPresent(p -> sendSotw(s, type, ts, p, snap));
     }
-  }
-
-  /**
-   * Whether the request's names include every resource of the view (Envoy's EDS usually does). Remembered per
-   * request list and view, since every publish asks again for every stream.
-   */
-  private static boolean coversAll(StreamState.TypeState ts, Map<String, Res> all) {
-    if (ts.coversNames == ts.requested && ts.coversView == all) {
-      return ts.covers;
-    }
-    List<String> requested = ts.requested;
-    boolean covers = false;
-    if (requested.size() >= all.size() && !all.isEmpty()) {
-      covers = new java.util.HashSet<>(requested).containsAll(all.keySet());
-    }
-    ts.coversNames = requested;
-    ts.coversView = all;
-    ts.covers = covers;
-    return covers;
   }
 
   private void sendSotw(StreamState s, TypeUrl type, StreamState.TypeState ts, ResponsePlanner.Plan p,

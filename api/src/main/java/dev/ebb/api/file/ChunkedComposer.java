@@ -33,7 +33,6 @@ import org.yaml.snakeyaml.reader.StreamReader;
 final class ChunkedComposer {
   private static final Pattern TOP_KEY = Pattern.compile("([A-Za-z][A-Za-z0-9_]*):\\s*(#.*)?");
   private static final java.util.Set<String> KNOWN = java.util.Set.of("listeners", "routes", "backends");
-  private static final Pattern ALIAS_OR_ANCHOR = Pattern.compile("(^|[\\s\\[{,:-])[&*][A-Za-z0-9_]");
 
   /** Item text and its first line to its node; only the last read's items are kept. */
   private Map<String, Node> items = new HashMap<>();
@@ -52,7 +51,7 @@ final class ChunkedComposer {
 
   Optional<MappingNode> compose(String text) {
     if (text.indexOf('\t') >= 0 || text.startsWith("%") || text.contains("\n%") || text.contains("---")
-        || text.contains("\n...") || ALIAS_OR_ANCHOR.matcher(text).find() || !plainLines(text)) {
+        || text.contains("\n...") || hasAliasOrAnchor(text) || !plainLines(text)) {
       return Optional.empty();
     }
     String[] lines = text.split("\n", -1);
@@ -188,6 +187,26 @@ final class ChunkedComposer {
     }
     next.put(key, n);
     return n;
+  }
+
+  /**
+   * Whether an anchor or alias may start here: {@code &} or {@code *} after the start, a space or one of
+   * {@code [{,:-}, before a letter, digit or {@code _}. A scan by hand: a regex over the whole file cost more than
+   * composing the one changed item.
+   */
+  static boolean hasAliasOrAnchor(String text) {
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      if ((c == '&' || c == '*') && i + 1 < text.length()) {
+        char next = text.charAt(i + 1);
+        boolean name = next == '_' || next < 128 && Character.isLetterOrDigit(next);
+        if (name && (i == 0 || " \t\n\r\f[{,:-".indexOf(text.charAt(i - 1)) >= 0
+            || Character.isWhitespace(text.charAt(i - 1)))) {
+          return true;
+        }
+      }
+    }
+    return false;
   }
 
   /**

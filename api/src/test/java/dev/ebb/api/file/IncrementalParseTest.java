@@ -27,6 +27,20 @@ class IncrementalParseTest {
     return y.toString();
   }
 
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.ValueSource(strings = {"&a [1]", "x: *a", "- &r {a: 1}", "[*a]", "{k: *a}",
+      ",*a", "&_x", "\t*a"})
+  void anchorsAndAliasesAreFound(String text) {
+    assertThat(ChunkedComposer.hasAliasOrAnchor(text)).isTrue();
+    assertThat(ChunkedComposer.hasAliasOrAnchor("routes:\n  - " + text + "\n")).isTrue();
+  }
+
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.ValueSource(strings = {"a&b", "x*y", "a: \"*\"", "& a", "* a", "a: 5*", "q&*"})
+  void textThatIsNoAnchorOrAliasIsNotTakenForOne(String text) {
+    assertThat(ChunkedComposer.hasAliasOrAnchor(text)).isFalse();
+  }
+
   @Test
   void aWeightEditRecomposesOneRouteAndGivesWhatAFullParseGives() {
     FileConfigParser.Incremental p = new FileConfigParser.Incremental();
