@@ -31,7 +31,8 @@ import org.yaml.snakeyaml.reader.StreamReader;
  * any YAML error, so errors are reported exactly as before too.
  */
 final class ChunkedComposer {
-  private static final Pattern TOP_KEY = Pattern.compile("([A-Za-z][A-Za-z0-9_]*):\\s*(#.*)?");
+  /** A top-level key alone on its line; a comment after it needs a space before its '#' ("a:#b" is one key). */
+  private static final Pattern TOP_KEY = Pattern.compile("([A-Za-z][A-Za-z0-9_]*):(?:[ \\r]*|[ \\r]+#.*)");
   private static final java.util.Set<String> KNOWN = java.util.Set.of("listeners", "routes", "backends");
 
   /** Item text and its first line to its node; only the last read's items are kept. */

@@ -156,4 +156,29 @@ class FileConfigParserFuzzFindingsTest {
   void anEmptyKeyExactFuzzInput() {
     new ListenersFuzzTest().listeners(finding("empty-key"));
   }
+
+  // ---- a '#' right after a top-level key's colon is not a comment (found by the CI's fuzz run, 2026-12-01) ----
+
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"backends:#backends:", "backends:#x", "backends:# x", "routes:#routes:"})
+  void aHashRightAfterATopLevelColonIsPartOfTheKeyNotAComment(String keyLine) {
+    String text = ROUTE.formatted("").replace("backends:", keyLine);
+
+    ParsedConfig whole = FileConfigParser.parse(text, FILE);
+    assertThat(whole.backends()).isEmpty();
+    sameAsWholeFile(text);
+  }
+
+  @Test
+  void aCommentAfterASpaceStillEndsATopLevelKey() {
+    String text = ROUTE.formatted("").replace("backends:", "backends: #backends:");
+
+    assertThat(FileConfigParser.parse(text, FILE).backends()).hasSize(1);
+    sameAsWholeFile(text);
+  }
+
+  @Test
+  void aHashRightAfterATopLevelColonExactFuzzInput() {
+    replay("hash-right-after-a-top-level-colon");
+  }
 }
