@@ -631,15 +631,18 @@ public final class FileConfigParser {
     return scalarOf(n, "name");
   }
 
-  /** A scalar field of a mapping, read without validating anything else. */
+  /**
+   * A scalar field of a mapping, read without validating anything else. A key given twice counts by its first
+   * value, as everywhere else in the parser (a null first value does not make the second one the name).
+   */
   private static Optional<String> scalarOf(Node n, String field) {
     if (n instanceof MappingNode m) {
       return m.getValue().stream()
           .filter(t -> t.getKeyNode() instanceof ScalarNode k && k.getValue().equals(field))
           .map(t -> t.getValueNode())
+          .findFirst()
           .filter(v -> v instanceof ScalarNode && !YamlNodes.isNull(v))
-          .map(v -> ((ScalarNode) v).getValue())
-          .findFirst();
+          .map(v -> ((ScalarNode) v).getValue());
     }
     return Optional.empty();
   }

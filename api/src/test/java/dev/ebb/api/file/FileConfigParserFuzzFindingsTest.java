@@ -181,4 +181,22 @@ class FileConfigParserFuzzFindingsTest {
   void aHashRightAfterATopLevelColonExactFuzzInput() {
     replay("hash-right-after-a-top-level-colon");
   }
+
+  // ---- a name given twice, the first one null: listed invalid under the second, errors under its position ----
+
+  @Test
+  void aNameGivenTwiceCountsByItsFirstValueEvenWhenThatIsNull() {
+    String text = ROUTE.formatted("name: chat").replace("- name: chat\n", "- name:\n");
+
+    ParsedConfig p = FileConfigParser.parse(text, FILE);
+    ParsedConfigContract.checkFile(p, FILE);
+    assertThat(p.invalidRoutes()).isEmpty();
+    assertThat(p.errors()).extracting(ConfigError::object).containsOnly("route #1");
+    sameAsWholeFile(text);
+  }
+
+  @Test
+  void aNameGivenTwiceFirstNullExactFuzzInput() {
+    replay("name-given-twice-first-null");
+  }
 }
