@@ -63,6 +63,7 @@ public final class BenchServer {
           System.out.println(ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed());
         }
         case "cpu" -> System.out.println(os.getProcessCpuTime());
+        case "jit" -> System.out.println(ManagementFactory.getCompilationMXBean().getTotalCompilationTime());
         case "direct" -> System.out.println(direct.peakAndReset());
         case "mark" -> System.out.println(FIRST_RESPONSE.getAndSet(0));
         case "quit" -> {

@@ -29,14 +29,22 @@ import java.util.function.BooleanSupplier;
  * counted in bytes, responses and CPU.
  */
 final class FanOut {
-  /** Options of a run. */
-  record Settings(int routes, int changes, int warmup, int endpointChanges, List<String> workloads, long debounceMs,
-      String serverHeap, String jfrPrefix, int streamsPerConnection, double grpcHotShare, boolean verbose) {}
+  /**
+   * Options of a run.
+   *
+   * @param warmup the least number of warm-up changes per workload
+   * @param warmupMax the most: warm-up goes on past {@code warmup} while the server's JIT compiled for more than
+   *     {@code jitQuietMs} over the last 10 changes, it and the load generator's together (compiling competes
+   *     with the fan-out for the 2 cores)
+   */
+  record Settings(int routes, int changes, int warmup, int warmupMax, long jitQuietMs, int endpointChanges,
+      List<String> workloads, long debounceMs, String serverHeap, String jfrPrefix, int streamsPerConnection,
+      double grpcHotShare, boolean verbose) {}
 
   /** One workload's figures; times in ms, bytes per node per change in Wire.TYPES order (LDS, CDS, EDS, RDS, SRDS). */
   record Phase(String workload, int measured, int mustGet, double firstMs, double firstPublishMs, double[] ms,
       double[] publishMs, double cpuMsPerChange, double[] bytesPerNode, double responsesPerChange,
-      long peakDirect, String note) implements Serializable {}
+      long peakDirect, String note, int warmups, long jitMsInMeasured) implements Serializable {}
 
   /** One run's figures. */
   record Run(String mode, String kind, int nodes, String at, double syncSeconds, long syncPeakDirect,
@@ -164,9 +172,25 @@ final class FanOut {
   private Phase phase(String workload, int measured) throws Exception {
     ask("direct");
     double[] first = change(workload);
-    for (int i = 0; i < s.warmup(); i++) {
+    // warm-up: at least s.warmup() changes, then on while the server's JIT is still busy (see Settings)
+    java.util.ArrayDeque<Long> jit = new java.util.ArrayDeque<>();
+    jit.add(jitMs());
+    int warmups = 0;
+    while (warmups < s.warmupMax()) {
+      if (warmups >= s.warmup() && jit.size() > 10 && jit.peekLast() - jit.peekFirst() <= s.jitQuietMs()) {
+        break;
+      }
       change(workload);
+      warmups++;
+      jit.addLast(jitMs());
+      if (jit.size() > 11) {
+        jit.removeFirst();
+      }
     }
+    if (s.verbose()) {
+      System.out.printf("    %s: %d warm-up changes%n", workload, warmups);
+    }
+    long jit0 = jitMs();
     long cpu0 = num(ask("cpu"));
     long[] bytes0 = counters(SimNode.BYTES);
     long[] responses0 = counters(SimNode.RESPONSES);
@@ -186,6 +210,7 @@ final class FanOut {
       mustGet = (int) c[2];
     }
     long cpu1 = num(ask("cpu"));
+    long jit1 = jitMs();
     long[] bytes1 = counters(SimNode.BYTES);
     long[] responses1 = counters(SimNode.RESPONSES);
     int k = Math.max(1, done);
@@ -197,7 +222,8 @@ final class FanOut {
     }
     long[] direct = nums(ask("direct"));
     return new Phase(workload, done, mustGet, first[0], first[1], Arrays.copyOf(ms, done),
-        Arrays.copyOf(publish, done), (cpu1 - cpu0) / 1e6 / k, perNode, responses / (double) k, direct[0], note);
+        Arrays.copyOf(publish, done), (cpu1 - cpu0) / 1e6 / k, perNode, responses / (double) k, direct[0], note,
+        warmups, jit1 - jit0);
   }
 
   /** One edit and its propagation: {ms to the last node's ACK, ms to the server's first response, nodes}. */
@@ -288,6 +314,11 @@ final class FanOut {
       Thread.sleep(1);
     }
     return true;
+  }
+
+  /** Milliseconds the JIT compilers of the server and of this load generator have worked so far. */
+  private long jitMs() throws IOException {
+    return num(ask("jit")) + java.lang.management.ManagementFactory.getCompilationMXBean().getTotalCompilationTime();
   }
 
   private String ask(String command) throws IOException {
