@@ -47,6 +47,11 @@ import java.util.stream.Collectors;
 /** The one composition root: source, pipeline, xDS server and admin server, started and closed together. */
 public final class EbbServer implements AutoCloseable {
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(EbbServer.class);
+  /**
+   * The most the warm-up before the sources start may take: builds and simulated streams, then waiting for the JIT
+   * to compile what they made hot (on 2 busy cores a fresh server otherwise compiles through its first ~100 changes).
+   */
+  static final Duration WARMUP_BUDGET = Duration.ofMillis(3000);
   /** Where routes come from. */
   public sealed interface SourceSpec {
     /**
@@ -216,8 +221,11 @@ public final class EbbServer implements AutoCloseable {
   }
 
   public EbbServer start() {
-    // the first build after a change runs compiled code (SPEC 8); Settings change values, not code paths
-    dev.ebb.publish.Warmup.once(EnvoyTranslator.Settings.DEFAULT, Duration.ofMillis(1500));
+    // the first build after a change, and its responses, run compiled code (SPEC 8); Settings change values,
+    // not code paths
+    try (dev.ebb.xds.XdsWarmup serving = new dev.ebb.xds.XdsWarmup()) {
+      dev.ebb.publish.Warmup.once(EnvoyTranslator.Settings.DEFAULT, WARMUP_BUDGET, serving);
+    }
     xds.start();
     source.start();
     if (statusWriter != null) {

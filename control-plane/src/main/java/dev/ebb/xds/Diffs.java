@@ -33,6 +33,11 @@ final class Diffs {
     return cache.computeIfAbsent(new Key(from, to), k -> compute(from, to));
   }
 
+  /** Whether the difference of these two maps is already known (computed for some stream since the publish). */
+  boolean isCached(Map<String, Res> from, Map<String, Res> to) {
+    return cache.containsKey(new Key(from, to));
+  }
+
   void clear() {
     cache.clear();
   }

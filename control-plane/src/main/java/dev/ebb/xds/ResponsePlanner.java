@@ -128,7 +128,8 @@ public final class ResponsePlanner {
     if (in.sent() == all && in.acked() == all && in.pending().isEmpty() && in.sentVersion() != null && !rewarm) {
       return Optional.empty(); // the node has exactly this view (the same shared map): nothing to compare
     }
-    Set<String> scope;
+    // whether the client's names cover every name of the view (then it ends up with exactly the view)
+    boolean coversAll;
     List<String> removed = null;
     Map<String, Res> changed = new TreeMap<>();
     if (in.tracked() instanceof TrackedVersions t && in.pending().isEmpty() && !rewarm
@@ -136,15 +137,20 @@ public final class ResponsePlanner {
       // the client has exactly a shared map: the change is the difference between two shared maps, computed once
       // for every stream that holds them, not a scan of every name per stream
       Diffs.Diff d = diffs.between(t.base(), all);
+      // a name of the view the client lacks is in the difference (it is new to the client's map): so the client's
+      // names cover the view when every changed name is one it has; no scan of every name per stream
+      boolean hasEveryChanged = true;
       for (Res r : d.changed()) {
         if (in.wildcard() || t.base().containsKey(r.name())) {
           changed.put(r.name(), r);
+        } else {
+          hasEveryChanged = false;
         }
       }
-      scope = in.wildcard() ? all.keySet() : t.base().keySet();
+      coversAll = in.wildcard() || hasEveryChanged;
       removed = d.removed();
     } else {
-      scope = new TreeSet<>();
+      Set<String> scope = new TreeSet<>();
       if (in.wildcard()) {
         scope.addAll(all.keySet());
       } else {
@@ -157,6 +163,7 @@ public final class ResponsePlanner {
           changed.put(n, r);
         }
       }
+      coversAll = in.wildcard() || scope.containsAll(all.keySet());
     }
     if (in.type() == TypeUrl.ROUTE) {
       changed = new TreeMap<>(holdRoutesForUnackedClusters(view, changed, in.sent(), clusters));
@@ -184,7 +191,7 @@ public final class ResponsePlanner {
         && !view.routeClusters().values().stream().allMatch(clusters.acked().keySet()::containsAll);
     Map<String, Res> after;
     String version;
-    if (!holding && (in.wildcard() || scope.containsAll(all.keySet()))) {
+    if (!holding && coversAll) {
       after = all; // the client will have exactly this view: share it
       version = view.version(in.type());
     } else {

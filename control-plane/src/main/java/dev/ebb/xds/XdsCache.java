@@ -289,7 +289,11 @@ public final class XdsCache implements SnapshotSink {
         } else {
           ts.ackedNonce = ts.sentNonce;
           ts.acked = ts.sent;
-          if (!ts.deltaSent.isEmpty() || !ts.deltaRemoved.isEmpty()) {
+          Map<String, String> forward = fastForward(ts.deltaTracked, ts.deltaSent, ts.deltaRemoved, ts.acked);
+          if (forward != null) {
+            ts.deltaTracked = forward;
+            ts.deltaPending.removeAll(ts.deltaSent.keySet());
+          } else if (!ts.deltaSent.isEmpty() || !ts.deltaRemoved.isEmpty()) {
             ts.deltaTracked = TrackedVersions.mutable(ts.deltaTracked);
             ts.deltaSent.forEach((n, r) -> ts.deltaTracked.put(n, r.hash()));
             ts.deltaRemoved.forEach(ts.deltaTracked::remove);
@@ -324,6 +328,29 @@ public final class XdsCache implements SnapshotSink {
       ts.hasClusterChanged = s.clusterChanged;
       evaluate(s, type.get());
     }
+  }
+
+  /**
+   * Delta ACK of a client that had exactly one shared map and was sent exactly the difference to another shared
+   * map (what most clients get for a change): it now has that map. Known from the difference of the two maps,
+   * computed once for all streams, in time proportional to the change instead of a copy and a comparison of every
+   * name per stream. Null when that does not hold: the caller applies the response name by name.
+   */
+  private Map<String, String> fastForward(Map<String, String> tracked, Map<String, Res> sent, List<String> removed,
+      Map<String, Res> acked) {
+    if (!(tracked instanceof TrackedVersions t) || !diffs.isCached(t.base(), acked)) {
+      return null;
+    }
+    Diffs.Diff d = diffs.between(t.base(), acked);
+    if (d.changed().size() != sent.size() || !d.removed().equals(removed)) {
+      return null;
+    }
+    for (Res r : d.changed()) {
+      if (sent.get(r.name()) != r) {
+        return null;
+      }
+    }
+    return new TrackedVersions(acked);
   }
 
   private String intern(String n) {

@@ -2,6 +2,9 @@ package dev.ebb.publish;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.ebb.api.file.FileConfigParser;
+import dev.ebb.api.file.ParsedConfig;
+import dev.ebb.api.model.Model;
 import dev.ebb.rollout.DrainState;
 import dev.ebb.rollout.RolloutEngine;
 import dev.ebb.translate.EnvoyTranslator;
@@ -51,5 +54,31 @@ class WarmupTest {
     }
     assertThat(started).isTrue();
     assertThat(ended).isTrue();
+  }
+
+  @Test
+  void theWarmUpFileReadsBackAsTheModelItWasWrittenFrom() {
+    for (int i : new int[] {0, 3, 11}) {
+      Model model = Warmup.model(i, Warmup.ROUTES);
+      ParsedConfig read = FileConfigParser.parse(Warmup.yaml(model), "warmup.yaml");
+
+      assertThat(read.errors()).isEmpty();
+      // the synthetic routes keep streams up to an hour with a 3 s drain: the parser says so, and reads them
+      assertThat(read.warnings()).extracting(dev.ebb.api.model.ConfigError::field).containsOnly("maxStreamDuration");
+      assertThat(read.listeners()).isEqualTo(model.listeners());
+      assertThat(read.routes()).isEqualTo(model.routes());
+      assertThat(read.backends()).isEqualTo(model.backends());
+    }
+  }
+
+  @Test
+  void eachBuildIsReadAsAnEditedFileAndHandedToTheServingSide() {
+    java.util.List<XdsSnapshot> served = new java.util.ArrayList<>();
+    Warmup.Result r = Warmup.run(SETTINGS, Duration.ofMinutes(1), 6, served::add);
+
+    assertThat(served).hasSize(6);
+    assertThat(served.get(5).version()).isEqualTo(r.lastVersion());
+    // 5, 10, 20, 40, 80, 160 routes, two backends each
+    assertThat(r.parsedItems()).isEqualTo(3 * (5 + 10 + 20 + 40 + 80 + 160));
   }
 }

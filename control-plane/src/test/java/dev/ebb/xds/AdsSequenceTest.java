@@ -346,4 +346,36 @@ class AdsSequenceTest {
     assertThat(reply.getRemovedResourcesList()).isEmpty();
     assertThat(cache.streams()).containsExactly(b);
   }
+
+  @Test
+  void aDeltaClientThatAcksAChangeOfOneResourceSharesTheNewViewAndGetsOnlyTheNextChange() {
+    publish(model(2000, "v2"));
+    FakeTransport t = new FakeTransport();
+    StreamState s = cache.open(1, t);
+    cache.onDeltaRequest(s, DeltaDiscoveryRequest.newBuilder().setNode(ENVOY).setTypeUrl(TypeUrl.ENDPOINT.url())
+        .addResourceNamesSubscribe("v1").addResourceNamesSubscribe("v2").build());
+    DeltaDiscoveryResponse first = (DeltaDiscoveryResponse) t.sent.get(0);
+    assertThat(first.getResourcesList()).extracting(r -> r.getName()).containsExactly("v1", "v2");
+    cache.onDeltaRequest(s, DeltaDiscoveryRequest.newBuilder().setTypeUrl(TypeUrl.ENDPOINT.url())
+        .setResponseNonce(first.getNonce()).build());
+
+    for (String address : List.of("10.0.0.9", "10.0.0.8")) {
+      // v2's endpoint moves: the client, which has exactly the group's endpoints, gets that one resource
+      Model moved = new Model(List.of(ListenerSpec.DEFAULT), model(2000, "v2").routes(), List.of(
+          new Backend("v1", List.of(Endpoint.ready("10.0.0.1", 80))),
+          new Backend("v2", List.of(Endpoint.ready(address, 80)))));
+      publish(moved);
+      DeltaDiscoveryResponse change = (DeltaDiscoveryResponse) t.sent.get(t.sent.size() - 1);
+      assertThat(change.getResourcesList()).extracting(r -> r.getName()).containsExactly("v2");
+      assertThat(change.getRemovedResourcesList()).isEmpty();
+      cache.onDeltaRequest(s, DeltaDiscoveryRequest.newBuilder().setTypeUrl(TypeUrl.ENDPOINT.url())
+          .setResponseNonce(change.getNonce()).build());
+
+      // after its ACK it holds the new view itself (shared), not a copy of every name and version
+      var view = cache.current().orElseThrow().view(dev.ebb.publish.NodeGroup.of(ENVOY)).of(TypeUrl.ENDPOINT);
+      assertThat(s.type(TypeUrl.ENDPOINT).deltaTracked).isInstanceOf(TrackedVersions.class);
+      assertThat(((TrackedVersions) s.type(TypeUrl.ENDPOINT).deltaTracked).base()).isSameAs(view);
+      assertThat(s.type(TypeUrl.ENDPOINT).deltaTracked.get("v2")).isEqualTo(change.getResources(0).getVersion());
+    }
+  }
 }
