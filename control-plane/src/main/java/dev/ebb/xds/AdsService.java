@@ -147,4 +147,26 @@ final class AdsService extends AggregatedDiscoveryServiceGrpc.AggregatedDiscover
       }
     }
   }
+
+  /**
+   * The service as bound to the server: as generated, except that state-of-the-world requests are read by
+   * {@link SotwRequestMarshaller} (a repeated list of names is decoded once, not on every ACK).
+   */
+  @SuppressWarnings("unchecked")
+  static io.grpc.ServerServiceDefinition definition(AdsService service) {
+    io.grpc.ServerServiceDefinition generated = service.bindService();
+    io.grpc.MethodDescriptor<DiscoveryRequest, DiscoveryResponse> sotw =
+        AggregatedDiscoveryServiceGrpc.getStreamAggregatedResourcesMethod();
+    io.grpc.ServerServiceDefinition.Builder b =
+        io.grpc.ServerServiceDefinition.builder(generated.getServiceDescriptor().getName());
+    for (io.grpc.ServerMethodDefinition<?, ?> m : generated.getMethods()) {
+      if (m.getMethodDescriptor().getFullMethodName().equals(sotw.getFullMethodName())) {
+        var handler = ((io.grpc.ServerMethodDefinition<DiscoveryRequest, DiscoveryResponse>) m).getServerCallHandler();
+        b.addMethod(sotw.toBuilder().setRequestMarshaller(new SotwRequestMarshaller()).build(), handler);
+      } else {
+        b.addMethod(m);
+      }
+    }
+    return b.build();
+  }
 }

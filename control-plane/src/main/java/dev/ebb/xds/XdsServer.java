@@ -49,7 +49,8 @@ public final class XdsServer implements AutoCloseable {
     this.guard = new XdsGuard(connections.limits(), events, authz);
     NettyServerBuilder builder = tls == null ? NettyServerBuilder.forAddress(address)
         : NettyServerBuilder.forAddress(address, tls.credentials());
-    builder.addService(io.grpc.ServerInterceptors.intercept(new AdsService(cache, guard), guard));
+    builder.addService(io.grpc.ServerInterceptors.intercept(AdsService.definition(new AdsService(cache, guard)),
+        guard));
     if (lrs != null) {
       builder.addService(io.grpc.ServerInterceptors.intercept(lrs, guard));
     }
