@@ -24,11 +24,11 @@ import java.util.List;
  *
  * <p>The result is the same message the standard marshaller gives (names in order); a list not seen before, a
  * message whose names are not one contiguous run, or any parse problem goes through the standard marshaller, so
- * validation and errors are unchanged. Lists are kept up to {@link #MAX_BYTES} of name bytes, least recently used
- * first out.
+ * validation and errors are unchanged. Lists are kept up to about {@link #MAX_HEAP} bytes of heap (a list's bytes
+ * and its Strings: about four times its wire size), least recently used first out.
  */
 final class SotwRequestMarshaller implements MethodDescriptor.Marshaller<DiscoveryRequest> {
-  static final long MAX_BYTES = 64L * 1024 * 1024;
+  static final long MAX_HEAP = 64L * 1024 * 1024;
   private static final int NAMES = DiscoveryRequest.RESOURCE_NAMES_FIELD_NUMBER;
   /** Lists shorter than this are decoded every time: the lookup would not pay. */
   private static final int MIN_BYTES = 256;
@@ -36,7 +36,7 @@ final class SotwRequestMarshaller implements MethodDescriptor.Marshaller<Discove
   private final MethodDescriptor.Marshaller<DiscoveryRequest> standard =
       ProtoUtils.marshaller(DiscoveryRequest.getDefaultInstance());
   private final Cache<Region, List<String>> lists = CacheBuilder.newBuilder()
-      .maximumWeight(MAX_BYTES).weigher((Region k, List<String> v) -> k.length).build();
+      .maximumWeight(MAX_HEAP).weigher((Region k, List<String> v) -> 4 * k.length).build();
   private final java.util.concurrent.atomic.LongAdder hits = new java.util.concurrent.atomic.LongAdder();
 
   /** How many requests reused a list already read (for tests). */
