@@ -68,13 +68,14 @@ public final class Warmup {
    * the warm-up gave it to compile, so that compiling does not compete with the first changes.
    */
   public static Duration run(EnvoyTranslator.Settings settings, Duration budget, Consumer<XdsSnapshot> serving) {
-    long deadline = System.nanoTime() + budget.toNanos();
+    long start = System.nanoTime();
+    long deadline = start + budget.toNanos();
     Result r = run(settings, budget, MAX_BUILDS, serving);
     long jitMs = waitForCompiler(deadline);
     LOG.info("warmed up the config build: {} builds of up to {} routes ({} KiB serialized, {} file items parsed) "
         + "in {} ms, then {} ms for the JIT", r.builds(), routesAt(Math.max(0, r.builds() - 1)), r.bytes() / 1024,
         r.parsedItems(), r.took().toMillis(), jitMs);
-    return Duration.ofNanos(System.nanoTime() - (deadline - budget.toNanos()));
+    return Duration.ofNanos(System.nanoTime() - start);
   }
 
   /**

@@ -33,9 +33,9 @@ final class Diffs {
     return cache.computeIfAbsent(new Key(from, to), k -> compute(from, to));
   }
 
-  /** Whether the difference of these two maps is already known (computed for some stream since the publish). */
-  boolean isCached(Map<String, Res> from, Map<String, Res> to) {
-    return cache.containsKey(new Key(from, to));
+  /** The difference of these two maps if already known (computed for some stream since the publish), else null. */
+  Diff cached(Map<String, Res> from, Map<String, Res> to) {
+    return cache.get(new Key(from, to));
   }
 
   void clear() {

@@ -338,11 +338,8 @@ public final class XdsCache implements SnapshotSink {
    */
   private Map<String, String> fastForward(Map<String, String> tracked, Map<String, Res> sent, List<String> removed,
       Map<String, Res> acked) {
-    if (!(tracked instanceof TrackedVersions t) || !diffs.isCached(t.base(), acked)) {
-      return null;
-    }
-    Diffs.Diff d = diffs.between(t.base(), acked);
-    if (d.changed().size() != sent.size() || !d.removed().equals(removed)) {
+    Diffs.Diff d = tracked instanceof TrackedVersions t ? diffs.cached(t.base(), acked) : null;
+    if (d == null || d.changed().size() != sent.size() || !d.removed().equals(removed)) {
       return null;
     }
     for (Res r : d.changed()) {
