@@ -262,7 +262,7 @@ class KubernetesIT {
       // promotion: chat-v1 drains
       api.annotate("chat", "ebb.dev/stable", "chat-v2");
       api.annotate("chat", "ebb.dev/canary-weight", "0");
-      api.admin().services().inNamespace(MockApiServer.NS).withName("chat").edit(s -> {
+      api.editService("chat", s -> {
         s.getMetadata().getAnnotations().remove("ebb.dev/canary");
         s.getMetadata().getAnnotations().remove("ebb.dev/canary-weight");
         return s;

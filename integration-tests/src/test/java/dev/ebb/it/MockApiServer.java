@@ -157,10 +157,27 @@ final class MockApiServer implements AutoCloseable {
   }
 
   void annotate(String service, String key, String value) {
-    admin().services().inNamespace(NS).withName(service).edit(s -> {
+    editService(service, s -> {
       s.getMetadata().getAnnotations().put(key, value);
       return s;
     });
+  }
+
+  /**
+   * Reads, changes and writes a Service, again when the write conflicts (409): Ebb writes its status annotation
+   * on the same Service, and a user's tool (kubectl) retries such a conflict too.
+   */
+  void editService(String service, java.util.function.UnaryOperator<Service> change) {
+    for (int attempt = 1; ; attempt++) {
+      try {
+        admin().services().inNamespace(NS).withName(service).edit(change);
+        return;
+      } catch (io.fabric8.kubernetes.client.KubernetesClientException e) {
+        if (e.getCode() != 409 || attempt == 10) {
+          throw e;
+        }
+      }
+    }
   }
 
   List<io.fabric8.kubernetes.api.model.Event> events(String service) {

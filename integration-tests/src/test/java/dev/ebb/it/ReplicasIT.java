@@ -89,7 +89,7 @@ class ReplicasIT {
   }
 
   private void promote(String to) {
-    api.admin().services().inNamespace(MockApiServer.NS).withName("chat").edit(s -> {
+    api.editService("chat", s -> {
       s.getMetadata().getAnnotations().put("ebb.dev/stable", to);
       s.getMetadata().getAnnotations().remove("ebb.dev/canary");
       s.getMetadata().getAnnotations().remove("ebb.dev/canary-weight");
