@@ -86,6 +86,9 @@ final class FanOut {
     if (s.jfrPrefix() != null) {
       // a profile of the server: jfr print --events jdk.ExecutionSample FILE, or jfr view hot-methods FILE
       command.add("-XX:FlightRecorderOptions=stackdepth=256");
+      // without it, a sample in inlined code is charged to the nearest safepoint's frames: wrong lines and methods
+      command.add("-XX:+UnlockDiagnosticVMOptions");
+      command.add("-XX:+DebugNonSafepoints");
       command.add("-XX:StartFlightRecording=filename=" + s.jfrPrefix() + "-" + mode + "-" + kind.label + "-" + n
           + ".jfr,settings=profile");
     }
@@ -243,9 +246,14 @@ final class FanOut {
     List<SimNode> mustGet = nodes.stream().filter(x -> rds ? x.rdsToken != expectedRds(x)
         : x.holdsMovedBackend() && x.edsToken != expectedEds()).toList();
     ask("mark");
+    int failed = SimNode.FAILED.get();
     long t0 = write(true);
-    boolean reached = waitFor(() -> mustGet.stream().allMatch(x -> rds ? x.rdsToken == expectedRds(x)
-        : x.edsToken == expectedEds()), Duration.ofMinutes(2));
+    boolean reached = waitFor(() -> SimNode.FAILED.get() != failed || mustGet.stream().allMatch(x -> rds
+        ? x.rdsToken == expectedRds(x) : x.edsToken == expectedEds()), Duration.ofMinutes(2));
+    if (SimNode.FAILED.get() != failed) {
+      throw new IllegalStateException(workload + " change " + changeCount + ": a node's stream failed: "
+          + nodes.stream().filter(x -> x.error != null).findFirst().map(SimNode::describe).orElse(""));
+    }
     long last = mustGet.stream().mapToLong(x -> rds ? x.rdsTokenAt : x.edsTokenAt).max().orElse(t0);
     settle();
     long firstResponse = num(ask("mark"));
