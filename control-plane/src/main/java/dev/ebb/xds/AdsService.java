@@ -29,13 +29,13 @@ final class AdsService extends AggregatedDiscoveryServiceGrpc.AggregatedDiscover
     this.guard = guard;
   }
 
-  @Override
-  public StreamObserver<DiscoveryRequest> streamAggregatedResources(StreamObserver<DiscoveryResponse> out) {
+  /** A state-of-the-world stream (bound by {@link #definition}, with requests read by SotwRequestMarshaller). */
+  StreamObserver<SotwRequest> sotw(StreamObserver<DiscoveryResponse> out) {
     StreamState s = start(out);
     return new Requests<>(s, out) {
       @Override
-      void handle(DiscoveryRequest request) {
-        if (admitted(request.hasNode(), request.getNode())) {
+      void handle(SotwRequest request) {
+        if (admitted(request.message().hasNode(), request.message().getNode())) {
           cache.onSotwRequest(s, request);
         }
       }
@@ -150,9 +150,9 @@ final class AdsService extends AggregatedDiscoveryServiceGrpc.AggregatedDiscover
 
   /**
    * The service as bound to the server: as generated, except that state-of-the-world requests are read by
-   * {@link SotwRequestMarshaller} (a repeated list of names is decoded once, not on every ACK).
+   * {@link SotwRequestMarshaller} (a repeated list of names is decoded once, not on every ACK, and handed on as
+   * one shared list) and go to {@link #sotw}.
    */
-  @SuppressWarnings("unchecked")
   static io.grpc.ServerServiceDefinition definition(AdsService service) {
     io.grpc.ServerServiceDefinition generated = service.bindService();
     io.grpc.MethodDescriptor<DiscoveryRequest, DiscoveryResponse> sotw =
@@ -161,8 +161,8 @@ final class AdsService extends AggregatedDiscoveryServiceGrpc.AggregatedDiscover
         io.grpc.ServerServiceDefinition.builder(generated.getServiceDescriptor().getName());
     for (io.grpc.ServerMethodDefinition<?, ?> m : generated.getMethods()) {
       if (m.getMethodDescriptor().getFullMethodName().equals(sotw.getFullMethodName())) {
-        var handler = ((io.grpc.ServerMethodDefinition<DiscoveryRequest, DiscoveryResponse>) m).getServerCallHandler();
-        b.addMethod(sotw.toBuilder().setRequestMarshaller(new SotwRequestMarshaller()).build(), handler);
+        b.addMethod(sotw.toBuilder(new SotwRequestMarshaller(), sotw.getResponseMarshaller()).build(),
+            io.grpc.stub.ServerCalls.asyncBidiStreamingCall(service::sotw));
       } else {
         b.addMethod(m);
       }

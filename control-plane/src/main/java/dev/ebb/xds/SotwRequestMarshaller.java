@@ -6,6 +6,7 @@ import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.WireFormat;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
+import io.grpc.KnownLength;
 import io.grpc.MethodDescriptor;
 import io.grpc.Status;
 import io.grpc.protobuf.ProtoUtils;
@@ -20,16 +21,19 @@ import java.util.List;
  * with scoped routes repeats every RouteConfiguration name (1,000 for 1,000 hosts) in every RDS ACK, and every
  * node of a fleet sends the same list: decoding 1,000 strings per ACK on every stream was most of the CPU of a
  * one-route change. The bytes of the names are looked up among lists already read (compared byte for byte), and
- * a known list gives the very same String objects again, which the stream tracker then compares by identity.
+ * a known list is given as the very same List object again ({@link SotwRequest#shared()}), which the stream
+ * tracker compares by identity: an ACK that repeats the list costs no work per name at all.
  *
- * <p>The result is the same message the standard marshaller gives (names in order); a list not seen before, a
+ * <p>The result holds the same fields the standard marshaller gives (names in order); a list not seen before, a
  * message whose names are not one contiguous run, or any parse problem goes through the standard marshaller, so
  * validation and errors are unchanged. Lists are kept up to about {@link #MAX_HEAP} bytes of heap (a list's bytes
  * and its Strings: about four times its wire size), least recently used first out.
  */
-final class SotwRequestMarshaller implements MethodDescriptor.Marshaller<DiscoveryRequest> {
+final class SotwRequestMarshaller implements MethodDescriptor.Marshaller<SotwRequest> {
   static final long MAX_HEAP = 64L * 1024 * 1024;
-  private static final int NAMES = DiscoveryRequest.RESOURCE_NAMES_FIELD_NUMBER;
+  /** Field 3, length-delimited: one byte. */
+  private static final int NAMES_TAG =
+      DiscoveryRequest.RESOURCE_NAMES_FIELD_NUMBER << 3 | WireFormat.WIRETYPE_LENGTH_DELIMITED;
   /** Lists shorter than this are decoded every time: the lookup would not pay. */
   private static final int MIN_BYTES = 256;
 
@@ -45,73 +49,110 @@ final class SotwRequestMarshaller implements MethodDescriptor.Marshaller<Discove
   }
 
   @Override
-  public InputStream stream(DiscoveryRequest value) {
-    return standard.stream(value);
+  public InputStream stream(SotwRequest value) {
+    return standard.stream(value.whole());
   }
 
   @Override
-  public DiscoveryRequest parse(InputStream stream) {
-    byte[] bytes;
-    try {
-      bytes = stream.readAllBytes();
-    } catch (IOException e) {
-      throw Status.INTERNAL.withDescription("cannot read the request").withCause(e).asRuntimeException();
-    }
+  public SotwRequest parse(InputStream stream) {
+    byte[] bytes = bytes(stream);
     int[] run = namesRun(bytes);
     if (run == null || run[1] - run[0] < MIN_BYTES) {
-      return standard.parse(new ByteArrayInputStream(bytes));
+      return whole(bytes);
     }
     Region key = new Region(bytes, run[0], run[1] - run[0]);
     List<String> known = lists.getIfPresent(key);
     if (known == null) {
-      DiscoveryRequest full = standard.parse(new ByteArrayInputStream(bytes));
-      lists.put(key.copy(), List.copyOf(full.getResourceNamesList()));
-      return full;
+      SotwRequest read = whole(bytes);
+      if (read.names().size() == run[2]) { // else more names follow in another run: not this run's list
+        lists.put(key.copy(), List.copyOf(read.names()));
+      }
+      return read;
     }
     byte[] rest = new byte[bytes.length - key.length];
     System.arraycopy(bytes, 0, rest, 0, run[0]);
     System.arraycopy(bytes, run[1], rest, run[0], bytes.length - run[1]);
     try {
-      DiscoveryRequest.Builder b = DiscoveryRequest.newBuilder().mergeFrom(rest);
-      if (b.getResourceNamesCount() != 0) {
-        return standard.parse(new ByteArrayInputStream(bytes));
+      DiscoveryRequest others = DiscoveryRequest.parseFrom(rest);
+      if (others.getResourceNamesCount() != 0) {
+        return whole(bytes); // names in more than one run: read in their order
       }
       hits.increment();
-      return b.addAllResourceNames(known).build();
+      return new SotwRequest(others, known, true);
     } catch (InvalidProtocolBufferException e) {
-      return standard.parse(new ByteArrayInputStream(bytes));
+      return whole(bytes);
     }
   }
 
-  /** Start and end of the one contiguous run of resource_names fields, or null (none, several runs, bad bytes). */
+  private SotwRequest whole(byte[] bytes) {
+    return SotwRequest.of(standard.parse(new ByteArrayInputStream(bytes)));
+  }
+
+  /** The message's bytes; gRPC knows their number, so they are read into one array of that size. */
+  private static byte[] bytes(InputStream stream) {
+    try {
+      if (stream instanceof KnownLength) {
+        byte[] bytes = new byte[stream.available()];
+        if (stream.readNBytes(bytes, 0, bytes.length) == bytes.length && stream.read() == -1) {
+          return bytes;
+        }
+        throw new IOException("the request was not as long as announced");
+      }
+      return stream.readAllBytes();
+    } catch (IOException e) {
+      throw Status.INTERNAL.withDescription("cannot read the request").withCause(e).asRuntimeException();
+    }
+  }
+
+  /**
+   * Start, end and number of names of the first run of resource_names fields, or null (none, bad bytes). A
+   * second run later in the message is found when the rest is parsed.
+   */
   static int[] namesRun(byte[] bytes) {
     CodedInputStream in = CodedInputStream.newInstance(bytes);
-    int start = -1;
-    int end = -1;
     try {
       while (true) {
         int at = in.getTotalBytesRead();
         int tag = in.readTag();
         if (tag == 0) {
-          break;
+          return null;
         }
-        if (WireFormat.getTagFieldNumber(tag) == NAMES
-            && WireFormat.getTagWireType(tag) == WireFormat.WIRETYPE_LENGTH_DELIMITED) {
-          if (start < 0) {
-            start = at;
-          } else if (end != at) {
-            return null; // another field between names
-          }
-          in.skipField(tag);
-          end = in.getTotalBytesRead();
-        } else if (!in.skipField(tag)) {
-          break; // an end-group tag: not a valid request; the standard parse reports it
+        if (tag == NAMES_TAG) {
+          return skipNames(bytes, at);
+        }
+        if (!in.skipField(tag)) {
+          return null; // an end-group tag: not a valid request; the standard parse reports it
         }
       }
     } catch (IOException e) {
       return null;
     }
-    return start < 0 ? null : new int[] {start, end};
+  }
+
+  /** From a resource_names tag at {@code at}: the run of such fields, or null if the bytes end early. */
+  private static int[] skipNames(byte[] bytes, int at) {
+    int i = at;
+    int count = 0;
+    while (i < bytes.length && bytes[i] == NAMES_TAG) {
+      i++;
+      count++;
+      int length = 0;
+      for (int shift = 0; ; shift += 7) {
+        if (i >= bytes.length || shift > 28) {
+          return null;
+        }
+        byte b = bytes[i++];
+        length |= (b & 0x7f) << shift;
+        if (b >= 0) {
+          break;
+        }
+      }
+      if (length < 0 || length > bytes.length - i) {
+        return null;
+      }
+      i += length;
+    }
+    return new int[] {at, i, count};
   }
 
   /** A range of bytes, compared by content. */

@@ -72,6 +72,8 @@ public final class StreamState {
     String nackedNonce;
     /** The names of the last request (the request's own list, which its watch holds anyway). */
     List<String> lastNames = List.of();
+    /** The shared list read for the last request, if it was one (SotwRequestMarshaller): equal to lastNames. */
+    List<String> lastSharedNames;
     /** The nonce of the last response ACKed: a later request that repeats it is no new ACK. */
     String ackedNonce;
     boolean seenRequest;

@@ -182,6 +182,12 @@ public final class XdsCache implements SnapshotSink {
   // ---- state of the world ----
 
   void onSotwRequest(StreamState s, DiscoveryRequest request) {
+    onSotwRequest(s, SotwRequest.of(request));
+  }
+
+  void onSotwRequest(StreamState s, SotwRequest read) {
+    DiscoveryRequest request = read.message();
+    List<String> requestNames = read.names();
     synchronized (s) {
       node(s, request.getNode(), request.hasNode());
       Optional<TypeUrl> type = TypeUrl.of(request.getTypeUrl());
@@ -191,8 +197,8 @@ public final class XdsCache implements SnapshotSink {
       StreamState.TypeState ts = s.type(type.get());
       // an empty list is a wildcard only when a stream starts with it (Envoy); grpc-java sends one later to
       // unsubscribe from everything
-      boolean empty = request.getResourceNamesCount() == 0;
-      ts.wildcard = type.get().wildcardByDefault() && (request.getResourceNamesList().contains("*")
+      boolean empty = requestNames.isEmpty();
+      ts.wildcard = type.get().wildcardByDefault() && (requestNames.contains("*")
           || empty && (!ts.seenRequest || ts.wildcard));
       ts.seenRequest = true;
       if (!request.getResponseNonce().isEmpty() && request.getResponseNonce().equals(ts.sentNonce)) {
@@ -213,9 +219,9 @@ public final class XdsCache implements SnapshotSink {
           acked(s, type.get(), ts);
         }
       }
-      // Most requests (ACKs) repeat the last list: compared in order, nothing is built for them
-      List<String> requestNames = request.getResourceNamesList();
-      if (!requestNames.equals(ts.lastNames)) {
+      // Most requests (ACKs) repeat the last list: the very same shared list (SotwRequestMarshaller), or one
+      // compared in order; nothing is built for them
+      if (requestNames != ts.lastSharedNames && !requestNames.equals(ts.lastNames)) {
         List<String> interned = intern(requestNames);
         if (!ts.wildcard) {
           // a name the client no longer asks for is dropped on its side: if it asks again, it must be answered
@@ -223,6 +229,7 @@ public final class XdsCache implements SnapshotSink {
         }
         ts.lastNames = interned;
       }
+      ts.lastSharedNames = read.shared() ? requestNames : null;
       // a request that answers an older response than the last one is stale: the client will answer the last
       if (!request.getResponseNonce().isEmpty() && !request.getResponseNonce().equals(ts.sentNonce)) {
         return;

@@ -217,6 +217,39 @@ class AdsSequenceTest {
   }
 
   @Test
+  void aNameDroppedAndAskedForAgainIsAnsweredWhenTheListsAreReadAsSharedLists() {
+    // lists long enough to be remembered by the request reader: each list read a second time is one shared List
+    SotwRequestMarshaller reader = new SotwRequestMarshaller();
+    List<String> pad = java.util.stream.IntStream.range(0, 30).mapToObj(i -> "cluster-that-does-not-exist-" + i)
+        .toList();
+    String[] all = java.util.stream.Stream.concat(java.util.stream.Stream.of("v1", "v2"), pad.stream()).toArray(String[]::new);
+    String[] withoutV1 = java.util.stream.Stream.concat(java.util.stream.Stream.of("v2"), pad.stream()).toArray(String[]::new);
+    java.util.function.Function<DiscoveryRequest, SotwRequest> wire =
+        r -> reader.parse(new java.io.ByteArrayInputStream(r.toByteArray()));
+    publish(model(10_000, "v2"));
+    FakeTransport t = new FakeTransport();
+    StreamState s = cache.open(1, t);
+    cache.onSotwRequest(s, wire.apply(sotw(GRPC, TypeUrl.CLUSTER, "", "", all)));
+    DiscoveryResponse both = t.last();
+    cache.onSotwRequest(s, wire.apply(ack(both, all)));
+    cache.onSotwRequest(s, wire.apply(sotw(null, TypeUrl.CLUSTER, both.getVersionInfo(), both.getNonce(), withoutV1)));
+    DiscoveryResponse onlyV2 = t.last();
+    assertThat(names(onlyV2)).containsExactly("v2");
+    cache.onSotwRequest(s, wire.apply(ack(onlyV2, withoutV1)));
+    cache.onSotwRequest(s, wire.apply(ack(onlyV2, withoutV1)));
+    int before = t.sent.size();
+
+    SotwRequest again = wire.apply(sotw(null, TypeUrl.CLUSTER, onlyV2.getVersionInfo(), onlyV2.getNonce(), all));
+    cache.onSotwRequest(s, again);
+
+    assertThat(again.shared()).isTrue();
+    assertThat(reader.hits()).isEqualTo(4);
+    assertThat(t.sent).hasSize(before + 1);
+    assertThat(names(t.last())).containsExactly("v1", "v2");
+    assertThat(t.last().getVersionInfo()).isEqualTo(both.getVersionInfo());
+  }
+
+  @Test
   void aStaleAckDoesNotOpenTheTypeAgain() {
     publish(model(2000, "v2"));
     FakeTransport t = new FakeTransport();

@@ -39,22 +39,38 @@ class SotwRequestMarshallerTest {
         .setTypeUrl(TypeUrl.ROUTE.url()).addAllResourceNames(names).build();
   }
 
-  DiscoveryRequest read(byte[] bytes) {
+  SotwRequest read(byte[] bytes) {
     return reader.parse(new ByteArrayInputStream(bytes));
   }
 
   @Test
-  void aRepeatedListOfNamesIsReadOnceAndGivesTheSameStringsAgain() {
+  void aRepeatedListOfNamesIsReadOnceAndGivesTheSameListAgain() {
     List<String> names = scopes(1000);
-    DiscoveryRequest first = read(ack("1", names).toByteArray());
-    DiscoveryRequest second = read(ack("2", names).toByteArray());
+    SotwRequest first = read(ack("1", names).toByteArray());
+    SotwRequest second = read(ack("2", names).toByteArray());
+    SotwRequest third = read(ack("3", names).toByteArray());
 
-    assertThat(first).isEqualTo(ack("1", names));
-    assertThat(second).isEqualTo(ack("2", names));
-    assertThat(reader.hits()).isEqualTo(1);
+    assertThat(first.whole()).isEqualTo(ack("1", names));
+    assertThat(second.whole()).isEqualTo(ack("2", names));
+    assertThat(third.whole()).isEqualTo(ack("3", names));
+    assertThat(first.shared()).isFalse();
+    assertThat(second.shared()).isTrue();
+    assertThat(second.message().getResourceNamesCount()).as("names are not copied into the message").isZero();
+    assertThat(third.names()).isSameAs(second.names());
+    assertThat(reader.hits()).isEqualTo(2);
     for (int i = 0; i < names.size(); i++) {
-      assertThat(second.getResourceNames(i)).isSameAs(first.getResourceNames(i));
+      assertThat(second.names().get(i)).isSameAs(first.names().get(i));
     }
+  }
+
+  @Test
+  void aMessageReadWithASharedListIsWrittenBackWithItsNames() throws IOException {
+    List<String> names = scopes(500);
+    read(ack("1", names).toByteArray());
+    SotwRequest shared = read(ack("2", names).toByteArray());
+
+    assertThat(shared.shared()).isTrue();
+    assertThat(reader.stream(shared).readAllBytes()).isEqualTo(ack("2", names).toByteArray());
   }
 
   @Test
@@ -66,11 +82,12 @@ class SotwRequestMarshallerTest {
         .addResourceLocators(ResourceLocator.newBuilder().setName("x")).build();
     byte[] withUnknownField = concat(nack.toByteArray(), unknownField());
 
-    DiscoveryRequest read = read(withUnknownField);
+    SotwRequest read = read(withUnknownField);
 
     assertThat(reader.hits()).isEqualTo(1);
-    assertThat(read).isEqualTo(standard.parse(new ByteArrayInputStream(withUnknownField)));
-    assertThat(read.getUnknownFields().asMap()).containsKey(99);
+    assertThat(read.whole()).isEqualTo(standard.parse(new ByteArrayInputStream(withUnknownField)));
+    assertThat(read.message().getUnknownFields().asMap()).containsKey(99);
+    assertThat(read.message().getErrorDetail().getMessage()).isEqualTo("rejected");
   }
 
   @Test
@@ -78,9 +95,9 @@ class SotwRequestMarshallerTest {
     read(ack("1", scopes(1000)).toByteArray());
     List<String> more = scopes(1001);
 
-    assertThat(read(ack("2", more).toByteArray()).getResourceNamesList()).isEqualTo(more);
-    assertThat(read(ack("3", List.of("a", "b")).toByteArray()).getResourceNamesList()).containsExactly("a", "b");
-    assertThat(read(ack("4", List.of()).toByteArray()).getResourceNamesList()).isEmpty();
+    assertThat(read(ack("2", more).toByteArray()).names()).isEqualTo(more);
+    assertThat(read(ack("3", List.of("a", "b")).toByteArray()).names()).containsExactly("a", "b");
+    assertThat(read(ack("4", List.of()).toByteArray()).names()).isEmpty();
     assertThat(reader.hits()).isZero();
   }
 
@@ -99,11 +116,18 @@ class SotwRequestMarshallerTest {
     }
     c.flush();
 
-    DiscoveryRequest read = read(out.toByteArray());
+    byte[] split = out.toByteArray();
 
-    assertThat(read.getResourceNamesList()).isEqualTo(names);
-    assertThat(read.getTypeUrl()).isEqualTo(TypeUrl.ROUTE.url());
-    assertThat(reader.hits()).isZero();
+    for (int i = 0; i < 2; i++) {
+      SotwRequest read = read(split);
+      assertThat(read.names()).isEqualTo(names);
+      assertThat(read.shared()).isFalse();
+      assertThat(read.message().getTypeUrl()).isEqualTo(TypeUrl.ROUTE.url());
+    }
+    // the first run alone is its own list, not the two runs read before
+    assertThat(read(ack("2", names.subList(0, 100)).toByteArray()).names()).isEqualTo(names.subList(0, 100));
+    assertThat(read(ack("3", names.subList(0, 100)).toByteArray()).names()).isEqualTo(names.subList(0, 100));
+    assertThat(reader.hits()).isEqualTo(1);
   }
 
   @Test
