@@ -21,6 +21,7 @@ public final class Res {
   private final Message message;
   private final String hash;
   private volatile Any any;
+  private volatile io.envoyproxy.envoy.service.discovery.v3.Resource resource;
 
   public Res(String name, Message message, String hash) {
     this.name = Objects.requireNonNull(name, "name");
@@ -52,6 +53,22 @@ public final class Res {
       any = a;
     }
     return a;
+  }
+
+  /** The resource as a delta response carries it (name, version, packed resource), also made once. */
+  public io.envoyproxy.envoy.service.discovery.v3.Resource resource() {
+    io.envoyproxy.envoy.service.discovery.v3.Resource r = resource;
+    if (r == null) {
+      r = io.envoyproxy.envoy.service.discovery.v3.Resource.newBuilder().setName(name).setVersion(hash)
+          .setResource(any()).build();
+      // a message keeps a string field's UTF-8 bytes once asked for them, and then writes those bytes instead of
+      // encoding the string again for every stream it goes to
+      r.getNameBytes();
+      r.getVersionBytes();
+      r.getResource().getTypeUrlBytes();
+      resource = r;
+    }
+    return r;
   }
 
   @Override

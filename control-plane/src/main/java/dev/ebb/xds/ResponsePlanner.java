@@ -132,6 +132,7 @@ public final class ResponsePlanner {
     boolean coversAll;
     List<String> removed = null;
     Map<String, Res> changed = new TreeMap<>();
+    Diffs.Diff shared = null;
     if (in.tracked() instanceof TrackedVersions t && in.pending().isEmpty() && !rewarm
         && (in.wildcard() || t.base() == in.acked())) {
       // the client has exactly a shared map: the change is the difference between two shared maps, computed once
@@ -139,12 +140,16 @@ public final class ResponsePlanner {
       Diffs.Diff d = diffs.between(t.base(), all);
       // a name of the view the client lacks is in the difference (it is new to the client's map): so the client's
       // names cover the view when every changed name is one it has; no scan of every name per stream
-      boolean hasEveryChanged = true;
-      for (Res r : d.changed()) {
-        if (in.wildcard() || t.base().containsKey(r.name())) {
-          changed.put(r.name(), r);
-        } else {
-          hasEveryChanged = false;
+      boolean hasEveryChanged = in.wildcard() || !d.added();
+      if (hasEveryChanged) {
+        // the client gets exactly the shared change: its map and signature are made once for all such streams
+        shared = d;
+        changed = d.changedMap();
+      } else {
+        for (Res r : d.changed()) {
+          if (t.base().containsKey(r.name())) {
+            changed.put(r.name(), r);
+          }
         }
       }
       coversAll = in.wildcard() || hasEveryChanged;
@@ -166,9 +171,13 @@ public final class ResponsePlanner {
       coversAll = in.wildcard() || scope.containsAll(all.keySet());
     }
     if (in.type() == TypeUrl.ROUTE) {
-      changed = new TreeMap<>(holdRoutesForUnackedClusters(view, changed, in.sent(), clusters));
-      // a held route the client already has at that version needs no update
-      changed.entrySet().removeIf(e -> e.getValue().hash().equals(in.tracked().get(e.getKey())));
+      Map<String, Res> held = holdRoutesForUnackedClusters(view, changed, in.sent(), clusters);
+      if (held != changed) {
+        changed = new TreeMap<>(held);
+        shared = null;
+        // a held route the client already has at that version needs no update (every other one differs from it)
+        changed.entrySet().removeIf(e -> e.getValue().hash().equals(in.tracked().get(e.getKey())));
+      }
     }
     if (removed == null) {
       removed = in.tracked().keySet().stream().filter(n -> !all.containsKey(n)).sorted().toList();
@@ -182,7 +191,7 @@ public final class ResponsePlanner {
       // until its next response
       changed = all;
     }
-    String signature = XdsSnapshot.versionOf(changed.values(), removed);
+    String signature = shared != null ? shared.signature() : XdsSnapshot.versionOf(changed.values(), removed);
     if (signature.equals(in.nackedSignature())) {
       return Optional.empty(); // exactly what the client rejected: wait for a new config
     }

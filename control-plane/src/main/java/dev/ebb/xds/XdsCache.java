@@ -349,6 +349,9 @@ public final class XdsCache implements SnapshotSink {
     if (d == null || d.changed().size() != sent.size() || !d.removed().equals(removed)) {
       return null;
     }
+    if (sent == d.changedMapIfMade()) {
+      return new TrackedVersions(acked); // it was sent exactly this difference, as the one shared map
+    }
     for (Res r : d.changed()) {
       if (sent.get(r.name()) != r) {
         return null;
@@ -473,8 +476,8 @@ public final class XdsCache implements SnapshotSink {
     String nonce = Long.toString(++s.nonces);
     DeltaDiscoveryResponse.Builder b = DeltaDiscoveryResponse.newBuilder().setSystemVersionInfo(p.version())
         .setTypeUrl(type.url()).setNonce(nonce).addAllRemovedResources(p.removed());
-    p.changed().forEach((n, r) -> b.addResources(Resource.newBuilder().setName(n).setVersion(r.hash())
-        .setResource(r.any())));
+    p.changed().forEach((n, r) -> b.addResources(n.equals(r.name()) ? r.resource()
+        : Resource.newBuilder().setName(n).setVersion(r.hash()).setResource(r.any()).build()));
     DeltaDiscoveryResponse response = b.build();
     noteSent(s, type, snap);
     ts.sentNonce = nonce;

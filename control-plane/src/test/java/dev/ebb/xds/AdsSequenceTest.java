@@ -381,6 +381,31 @@ class AdsSequenceTest {
   }
 
   @Test
+  void aDeltaClientThatAskedForSomeNamesGetsTheirChangesButNoNewResourceItNeverAskedFor() {
+    publish(model(2000, "v2"));
+    FakeTransport t = new FakeTransport();
+    StreamState s = cache.open(1, t);
+    cache.onDeltaRequest(s, DeltaDiscoveryRequest.newBuilder().setNode(ENVOY).setTypeUrl(TypeUrl.ENDPOINT.url())
+        .addResourceNamesSubscribe("v1").addResourceNamesSubscribe("v2").build());
+    DeltaDiscoveryResponse first = (DeltaDiscoveryResponse) t.sent.get(0);
+    cache.onDeltaRequest(s, DeltaDiscoveryRequest.newBuilder().setTypeUrl(TypeUrl.ENDPOINT.url())
+        .setResponseNonce(first.getNonce()).build());
+
+    // v1's endpoint moves and a new route brings a new backend, v3, whose endpoints this client never asked for
+    Route feed = new Route("feed", List.of("feed.example.com"), Protocol.WEBSOCKET, "/", "edge",
+        new Rollout("v3", Optional.empty(), 0), Duration.ofMinutes(15), Duration.ofHours(1), Optional.empty());
+    publish(new Model(List.of(ListenerSpec.DEFAULT), List.of(model(2000, "v2").routes().get(0), feed), List.of(
+        new Backend("v1", List.of(Endpoint.ready("10.0.0.9", 80))),
+        new Backend("v2", List.of(Endpoint.ready("10.0.0.2", 80))),
+        new Backend("v3", List.of(Endpoint.ready("10.0.0.3", 80))))));
+    assertThat(cache.current().orElseThrow().view(dev.ebb.publish.NodeGroup.of(ENVOY)).of(TypeUrl.ENDPOINT))
+        .containsKey("v3");
+
+    DeltaDiscoveryResponse change = (DeltaDiscoveryResponse) t.sent.get(t.sent.size() - 1);
+    assertThat(change.getResourcesList()).extracting(r -> r.getName()).containsExactly("v1");
+  }
+
+  @Test
   void aDeltaClientThatAcksAChangeOfOneResourceSharesTheNewViewAndGetsOnlyTheNextChange() {
     publish(model(2000, "v2"));
     FakeTransport t = new FakeTransport();
