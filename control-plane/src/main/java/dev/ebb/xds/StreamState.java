@@ -36,10 +36,14 @@ public final class StreamState {
     List<String> requested = List.of();
     /** A CDS response went out since the last EDS response when this request came (Envoy re-warms clusters). */
     boolean hasClusterChanged;
-    /** Delta: name to version of what the client has (its ACKs and its initial_resource_versions). */
-    Map<String, String> deltaTracked = new java.util.HashMap<>();
-    /** Delta: names subscribed to and not sent yet. */
-    Set<String> deltaPending = new java.util.TreeSet<>();
+    /**
+     * Delta: name to version of what the client has (its ACKs and its initial_resource_versions). Empty and
+     * immutable until a delta client asks ({@link TrackedVersions#mutable} before a change), as is
+     * {@link #deltaPending}: most streams are state of the world and never use them.
+     */
+    Map<String, String> deltaTracked = Map.of();
+    /** Delta: names subscribed to and not sent yet (a TreeSet once there is one). */
+    Set<String> deltaPending = java.util.Collections.emptySet();
     boolean deltaWildcard;
     /** Set when a response was due while the transport was not ready: planned again on onReady. */
     boolean deferred;
@@ -113,12 +117,15 @@ public final class StreamState {
     this.id = id;
     this.opened = opened;
     this.sender = sender;
-    for (TypeUrl t : TypeUrl.values()) {
-      types.put(t, new TypeState());
-    }
   }
 
+  /** The state of a type, made when the stream first needs it (a proxyless client uses four of six types). */
   TypeState type(TypeUrl t) {
+    return types.computeIfAbsent(t, x -> new TypeState());
+  }
+
+  /** The state of a type if the stream has used it, else null. */
+  TypeState typeIfUsed(TypeUrl t) {
     return types.get(t);
   }
 
@@ -161,13 +168,13 @@ public final class StreamState {
   /** Whether the node asked for this resource (or for all of its type). */
   public synchronized boolean subscribed(TypeUrl type, String name) {
     TypeState s = types.get(type);
-    return s.wildcard || s.sent.containsKey(name) || s.acked.containsKey(name);
+    return s != null && (s.wildcard || s.sent.containsKey(name) || s.acked.containsKey(name));
   }
 
   /** The hash of the version of {@code name} the node ACKed, if it ACKed one. */
   public synchronized Optional<String> ackedHash(TypeUrl type, String name) {
     TypeState s = types.get(type);
-    Res r = s.acked.get(name);
+    Res r = s == null ? null : s.acked.get(name);
     return Optional.ofNullable(r == null ? null : r.hash());
   }
 }

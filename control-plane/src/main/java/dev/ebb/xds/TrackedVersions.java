@@ -74,7 +74,7 @@ final class TrackedVersions extends AbstractMap<String, String> {
 
   /** A map that may be changed: the same map, or a copy of a shared view. */
   static Map<String, String> mutable(Map<String, String> m) {
-    return m instanceof TrackedVersions ? new HashMap<>(m) : m;
+    return m instanceof HashMap<String, String> h ? h : new HashMap<>(m);
   }
 
   /** The shared form when {@code tracked} holds exactly the versions of {@code acked}, else {@code tracked}. */

@@ -148,8 +148,8 @@ public final class XdsCache implements SnapshotSink {
   private void resume(StreamState s) {
     s.waitingForBudget = false;
     for (TypeUrl t : TypeUrl.ORDER) {
-      StreamState.TypeState ts = s.type(t);
-      if (ts.deferred) {
+      StreamState.TypeState ts = s.typeIfUsed(t);
+      if (ts != null && ts.deferred) {
         ts.deferred = false;
         evaluate(s, t);
       }
@@ -315,6 +315,9 @@ public final class XdsCache implements SnapshotSink {
         if (n.equals("*")) {
           ts.deltaWildcard = true;
         } else if (!ts.deltaTracked.containsKey(n)) {
+          if (!(ts.deltaPending instanceof java.util.TreeSet)) {
+            ts.deltaPending = new java.util.TreeSet<>(ts.deltaPending);
+          }
           ts.deltaPending.add(intern(n));
         }
       }
@@ -403,9 +406,9 @@ public final class XdsCache implements SnapshotSink {
     if (snap == null || s.group == null) {
       return; // nothing published yet: never answer with an empty config
     }
-    StreamState.TypeState ts = s.type(type);
-    if (!ts.open) {
-      return;
+    StreamState.TypeState ts = s.typeIfUsed(type);
+    if (ts == null || !ts.open) {
+      return; // never asked for, or its last request is answered
     }
     if (!s.sender.ready()) {
       ts.deferred = true; // planned from the newest snapshot once the transport drains
@@ -420,11 +423,12 @@ public final class XdsCache implements SnapshotSink {
       return;
     }
     XdsSnapshot.View view = snap.view(s.group);
-    StreamState.TypeState cds = s.type(TypeUrl.CLUSTER);
-    ResponsePlanner.ClusterAcks clusters = new ResponsePlanner.ClusterAcks(cds.wildcard, cds.acked);
+    StreamState.TypeState cds = s.typeIfUsed(TypeUrl.CLUSTER);
+    ResponsePlanner.ClusterAcks clusters = cds == null ? new ResponsePlanner.ClusterAcks(false, Map.of())
+        : new ResponsePlanner.ClusterAcks(cds.wildcard, cds.acked);
     if (s.delta) {
-      Set<String> rewarming = type == TypeUrl.ENDPOINT && (s.clustersSentThisPublish || ts.hasClusterChanged)
-          ? cds.deltaSent.keySet() : Set.of();
+      Set<String> rewarming = cds != null && type == TypeUrl.ENDPOINT
+          && (s.clustersSentThisPublish || ts.hasClusterChanged) ? cds.deltaSent.keySet() : Set.of();
       ts.hasClusterChanged = false;
       ResponsePlanner.delta(new ResponsePlanner.DeltaInput(type, ts.deltaWildcard, ts.deltaTracked, ts.deltaPending,
           ts.sent, ts.acked, ts.sentVersion, ts.nackedSignature, rewarming), view, clusters,
