@@ -27,7 +27,7 @@ import org.openjdk.jmh.runner.options.TimeValue;
  * also saved (--runs-dir), so that runs split over several invocations can be printed as one set of tables with
  * --report DIR. Options (defaults): --nodes 1000 --kinds envoy-sotw,envoy-delta,grpc-sotw (also: envoy-srds-sotw,
  * envoy-srds-delta, Ebb only) --modes ebb,baseline
- * (also: naive) --workloads one,many,endpoint --changes 50 --warmup 10 --warmup-max 300 --jit-quiet-ms 100 --endpoint-changes 20 --routes 1000
+ * (also: naive) --workloads one,many,endpoint --changes 50 --warmup 10 --warmup-max 300 --jit-quiet-ms 100 --quiet-jit-before-first-s 0 --endpoint-changes 20 --routes 1000
  * --debounce-ms 5 --server-heap 6g --streams-per-connection 100 --grpc-hot-share 0.5 --skip-jmh false
  * --jmh-only false --server-jfr PREFIX --verbose false --runs-dir bench/target/runs --out bench/target/results.md.
  */
@@ -108,7 +108,7 @@ public final class BenchMain {
         Integer.parseInt(opt("endpoint-changes", "20")), list("workloads", "one,many,endpoint"),
         Long.parseLong(opt("debounce-ms", "5")), opt("server-heap", "6g"), opts.get("server-jfr"),
         Integer.parseInt(opt("streams-per-connection", "100")), Double.parseDouble(opt("grpc-hot-share", "0.5")),
-        opt("verbose", "false").equals("true"));
+        opt("verbose", "false").equals("true"), Integer.parseInt(opt("quiet-jit-before-first-s", "0")));
     Path runsDir = Path.of(opt("runs-dir", "bench/target/runs"));
     Files.createDirectories(runsDir);
     List<FanOut.Run> runs = new ArrayList<>();
@@ -165,12 +165,12 @@ public final class BenchMain {
     print("## Changes");
     print("");
     print("Propagation: from the file edit (rename) to the ACK of the last node that had to get the change. "
-        + "\"first\" is the first change of that kind (before warm-up); p50 / p99 / max are over the measured "
+        + "\"first\" is the first change of that kind (before warm-up): propagation / edit → first response; p50 / p99 / max are over the measured "
         + "changes after warm-up. \"edit → first response\" is the median time until the server sent its first "
         + "response (file watch, parse, debounce, build). Bytes are per node per change (all nodes, whether they "
         + "needed the change or not).");
     print("");
-    print("| server | node kind | nodes | change | nodes that must get it | warm-up changes | measured | first (ms) | p50 / p99 / max (ms) "
+    print("| server | node kind | nodes | change | nodes that must get it | warm-up changes | measured | first (ms): propagation / edit → first response | p50 / p99 / max (ms) "
         + "| edit → first response p50 (ms) | CPU per change (ms) | JIT (server + load generator) in the measured changes (ms) | bytes per node per change: LDS / CDS / EDS / "
         + "RDS / SRDS | responses per change | peak direct memory (MiB) |");
     print("|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
@@ -179,9 +179,9 @@ public final class BenchMain {
         for (FanOut.Phase p : r.phases()) {
           if (p.workload().equals(w)) {
             double[] b = p.bytesPerNode();
-            print(String.format(Locale.ROOT, "| %s | %s | %,d | %s | %,d | %d | %d | %.0f | %.0f / %.0f / %.0f | %.0f | "
+            print(String.format(Locale.ROOT, "| %s | %s | %,d | %s | %,d | %d | %d | %.0f / %.0f | %.0f / %.0f / %.0f | %.0f | "
                     + "%.0f | %,d | %s | %,.0f | %.1f |%s", r.mode(), r.kind(), r.nodes(), w,
-                p.mustGet(), p.warmups(), p.measured(), p.firstMs(), pct(p.ms(), 50), pct(p.ms(), 99), pct(p.ms(), 100),
+                p.mustGet(), p.warmups(), p.measured(), p.firstMs(), p.firstPublishMs(), pct(p.ms(), 50), pct(p.ms(), 99), pct(p.ms(), 100),
                 pct(p.publishMs(), 50), p.cpuMsPerChange(), p.jitMsInMeasured(), bytes(b), p.responsesPerChange(),
                 mib(p.peakDirect()), p.note().isEmpty() ? "" : " " + p.note()));
           }

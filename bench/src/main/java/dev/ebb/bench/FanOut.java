@@ -36,10 +36,13 @@ final class FanOut {
    * @param warmupMax the most: warm-up goes on past {@code warmup} while the server's JIT compiled for more than
    *     {@code jitQuietMs} over the last 10 changes, it and the load generator's together (compiling competes
    *     with the fan-out for the 2 cores)
+   * @param quietJitBeforeFirstS before the first change, wait up to this many seconds until the server's JIT is
+   *     quiet after the sync (compiled under 10 ms in a second), as it is when a rollout starts minutes after the
+   *     proxies connected; 0: the first change follows the sync at once
    */
   record Settings(int routes, int changes, int warmup, int warmupMax, long jitQuietMs, int endpointChanges,
       List<String> workloads, long debounceMs, String serverHeap, String jfrPrefix, int streamsPerConnection,
-      double grpcHotShare, boolean verbose) {}
+      double grpcHotShare, boolean verbose, int quietJitBeforeFirstS) {}
 
   /** One workload's figures; times in ms, bytes per node per change in Wire.TYPES order (LDS, CDS, EDS, RDS, SRDS). */
   record Phase(String workload, int measured, int mustGet, double firstMs, double firstPublishMs, double[] ms,
@@ -134,15 +137,17 @@ final class FanOut {
       waitFor(() -> tokensMatch(), Duration.ofSeconds(30));
       settle();
       long heap1 = num(ask("heap"));
+      String quiet = quietJit();
       List<Phase> phases = new ArrayList<>();
       for (String w : s.workloads()) {
         phases.add(phase(w, w.equals("endpoint") ? s.endpointChanges() : s.changes()));
       }
       long heap2 = num(ask("heap"));
       long errors = errors();
+      String note = errors == 0 ? "" : errors + " streams failed: " + firstError();
       return new Run(mode, kind.label, n, at, syncSeconds, syncDirect[0], syncDirect[1],
           (heap1 - heap0) / 1024.0 / n, (heap2 - heap0) / 1024.0 / n, phases,
-          errors == 0 ? "" : errors + " streams failed: " + firstError());
+          quiet.isEmpty() || note.isEmpty() ? quiet + note : quiet + "; " + note);
     } finally {
       for (ManagedChannel ch : channels) {
         ch.shutdownNow();
@@ -161,6 +166,25 @@ final class FanOut {
       }
       Files.deleteIfExists(dir);
     }
+  }
+
+  /** Waits (see Settings) until the server's JIT compiled under 10 ms in a second; says how long, or "". */
+  private String quietJit() throws Exception {
+    if (s.quietJitBeforeFirstS() <= 0) {
+      return "";
+    }
+    long start = System.nanoTime();
+    long end = start + s.quietJitBeforeFirstS() * 1_000_000_000L;
+    long before = num(ask("jit"));
+    boolean quiet = false;
+    while (!quiet && System.nanoTime() < end) {
+      Thread.sleep(1000);
+      long now = num(ask("jit"));
+      quiet = now - before < 10;
+      before = now;
+    }
+    return String.format(java.util.Locale.ROOT, "first change after %.0f s for the server's JIT%s",
+        (System.nanoTime() - start) / 1e9, quiet ? " to be quiet" : " (still compiling)");
   }
 
   /** Envoy nodes probe the hot route; a share of the gRPC nodes are its clients, the others spread over the rest. */
