@@ -165,12 +165,12 @@ public final class BenchMain {
     print("## Changes");
     print("");
     print("Propagation: from the file edit (rename) to the ACK of the last node that had to get the change. "
-        + "\"first\" is the first change of that kind (before warm-up): propagation / edit → first response; p50 / p99 / max are over the measured "
+        + "\"first\" is the first change of that kind (before warm-up): propagation / edit → first response; p50 / p95 / p99 / max are over the measured "
         + "changes after warm-up. \"edit → first response\" is the median time until the server sent its first "
         + "response (file watch, parse, debounce, build). Bytes are per node per change (all nodes, whether they "
         + "needed the change or not).");
     print("");
-    print("| server | node kind | nodes | change | nodes that must get it | warm-up changes | measured | first (ms): propagation / edit → first response | p50 / p99 / max (ms) "
+    print("| server | node kind | nodes | change | nodes that must get it | warm-up changes | measured | first (ms): propagation / edit → first response | p50 / p95 / p99 / max (ms) "
         + "| edit → first response p50 (ms) | CPU per change (ms) | JIT (server + load generator) in the measured changes (ms) | bytes per node per change: LDS / CDS / EDS / "
         + "RDS / SRDS | responses per change | peak direct memory (MiB) |");
     print("|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
@@ -179,9 +179,9 @@ public final class BenchMain {
         for (FanOut.Phase p : r.phases()) {
           if (p.workload().equals(w)) {
             double[] b = p.bytesPerNode();
-            print(String.format(Locale.ROOT, "| %s | %s | %,d | %s | %,d | %d | %d | %.0f / %.0f | %.0f / %.0f / %.0f | %.0f | "
+            print(String.format(Locale.ROOT, "| %s | %s | %,d | %s | %,d | %d | %d | %.0f / %.0f | %.0f / %.0f / %.0f / %.0f | %.0f | "
                     + "%.0f | %,d | %s | %,.0f | %.1f |%s", r.mode(), r.kind(), r.nodes(), w,
-                p.mustGet(), p.warmups(), p.measured(), p.firstMs(), p.firstPublishMs(), pct(p.ms(), 50), pct(p.ms(), 99), pct(p.ms(), 100),
+                p.mustGet(), p.warmups(), p.measured(), p.firstMs(), p.firstPublishMs(), pct(p.ms(), 50), pct(p.ms(), 95), pct(p.ms(), 99), pct(p.ms(), 100),
                 pct(p.publishMs(), 50), p.cpuMsPerChange(), p.jitMsInMeasured(), bytes(b), p.responsesPerChange(),
                 mib(p.peakDirect()), p.note().isEmpty() ? "" : " " + p.note()));
           }
