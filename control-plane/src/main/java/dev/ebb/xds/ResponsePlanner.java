@@ -131,7 +131,7 @@ public final class ResponsePlanner {
     // whether the client's names cover every name of the view (then it ends up with exactly the view)
     boolean coversAll;
     List<String> removed = null;
-    Map<String, Res> changed = new TreeMap<>();
+    Map<String, Res> changed;
     Diffs.Diff shared = null;
     if (in.tracked() instanceof TrackedVersions t && in.pending().isEmpty() && !rewarm
         && (in.wildcard() || t.base() == in.acked())) {
@@ -146,6 +146,7 @@ public final class ResponsePlanner {
         shared = d;
         changed = d.changedMap();
       } else {
+        changed = new TreeMap<>();
         for (Res r : d.changed()) {
           if (t.base().containsKey(r.name())) {
             changed.put(r.name(), r);
@@ -155,6 +156,7 @@ public final class ResponsePlanner {
       coversAll = in.wildcard() || hasEveryChanged;
       removed = d.removed();
     } else {
+      changed = new TreeMap<>();
       Set<String> scope = new TreeSet<>();
       if (in.wildcard()) {
         scope.addAll(all.keySet());
