@@ -52,6 +52,7 @@ public final class EbbServer implements AutoCloseable {
    * to compile what they made hot (on 2 busy cores a fresh server otherwise compiles through its first ~100 changes).
    */
   static final Duration WARMUP_BUDGET = Duration.ofMillis(3000);
+  static final Duration WARMUP_BACKGROUND_MAX = Duration.ofMinutes(2);
   /** Where routes come from. */
   public sealed interface SourceSpec {
     /**
@@ -118,6 +119,7 @@ public final class EbbServer implements AutoCloseable {
   private final AdminServer metricsServer;
   private final LoadTracker load;
   private final EbbMetrics metrics;
+  private volatile Thread warmupThread;
   /** The translator's warnings about the last published config (UpstreamProtocols), for /status. */
   private volatile List<ConfigError> translationWarnings = List.of();
   /** The desired state those warnings were computed from (publisher thread only). */
@@ -223,9 +225,9 @@ public final class EbbServer implements AutoCloseable {
   public EbbServer start() {
     // the first build after a change, and its responses, run compiled code (SPEC 8); Settings change values,
     // not code paths
-    try (dev.ebb.xds.XdsWarmup serving = new dev.ebb.xds.XdsWarmup()) {
-      dev.ebb.publish.Warmup.once(EnvoyTranslator.Settings.DEFAULT, WARMUP_BUDGET, serving);
-    }
+    dev.ebb.xds.XdsWarmup serving = new dev.ebb.xds.XdsWarmup();
+    Optional<dev.ebb.publish.Warmup> warmup = dev.ebb.publish.Warmup.once(EnvoyTranslator.Settings.DEFAULT, serving);
+    warmup.ifPresentOrElse(w -> w.beforeReady(WARMUP_BUDGET), serving::close);
     xds.start();
     source.start();
     if (statusWriter != null) {
@@ -235,7 +237,37 @@ public final class EbbServer implements AutoCloseable {
     if (metricsServer != null) {
       metricsServer.start();
     }
+    warmup.ifPresent(w -> warmInBackground(w, serving));
     return this;
+  }
+
+  /**
+   * The rest of the warm-up (SPEC 8), after /readyz: on 2 cores the JIT needs far longer than a start should
+   * wait to compile the change path for a large config. It yields while the server works: a build, or proxies
+   * connecting.
+   */
+  private void warmInBackground(dev.ebb.publish.Warmup warmup, dev.ebb.xds.XdsWarmup serving) {
+    long[] seen = {-1, -1};
+    java.util.function.BooleanSupplier busy = () -> {
+      long builds = pipeline.builds();
+      long streams = cache.streams().size();
+      boolean changed = builds != seen[0] || streams != seen[1];
+      seen[0] = builds;
+      seen[1] = streams;
+      return changed;
+    };
+    busy.getAsBoolean();
+    Thread t = new Thread(() -> {
+      try (serving) {
+        warmup.inBackground(WARMUP_BACKGROUND_MAX, busy);
+      } catch (RuntimeException e) {
+        LOG.warn("the background warm-up stopped: {}", e.toString());
+      }
+    }, "ebb-warmup");
+    t.setDaemon(true);
+    t.setPriority(Thread.MIN_PRIORITY);
+    warmupThread = t;
+    t.start();
   }
 
   public int xdsPort() {
@@ -306,6 +338,10 @@ public final class EbbServer implements AutoCloseable {
 
   @Override
   public void close() {
+    Thread warm = warmupThread;
+    if (warm != null) {
+      warm.interrupt();
+    }
     admin.close();
     if (metricsServer != null) {
       metricsServer.close();

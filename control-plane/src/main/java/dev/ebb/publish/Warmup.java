@@ -26,6 +26,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.SortedMap;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -43,15 +44,32 @@ public final class Warmup {
   static final int ROUTES = 200;
   /** Enough builds for the JIT's second tier to compile the per-route and per-resource code. */
   static final int MAX_BUILDS = 20;
+  /**
+   * The size of the config the one-route edits are made on: as many routes as a large fleet's file, so that the
+   * code a real edit runs once per unchanged route (the parser's and translator's reuse, the snapshot's) is called
+   * often enough for the JIT's second tier, which compiles a method after some thousands of calls.
+   */
+  static final int EDIT_ROUTES = 1000;
+  /** One-route edits after the builds. */
+  static final int MAX_EDITS = 40;
+  /** Edits on a config of one shape before it changes to the other. */
+  static final int SHAPE_RUN = 20;
+  /** The background warm-up stops when the JIT compiled for less than this over that many edits. */
+  static final long QUIET_MS = 30;
+  static final int QUIET_WINDOW = 10;
+  private static final long PAUSE_MS = 500;
   private static final Instant T0 = Instant.parse("2000-01-01T00:00:00Z");
   private static final List<NodeGroup> GROUPS = List.of(new NodeGroup(true, ""), new NodeGroup(true, "warm"),
       NodeGroup.GRPC);
   private static final AtomicBoolean DONE = new AtomicBoolean();
 
-  /** What a warm-up did; runs of as many builds end on the same {@code lastVersion}: no state is carried. */
-  public record Result(int builds, long bytes, String lastVersion, Duration took, int parsedItems) {}
-
-  private Warmup() {}
+  /**
+   * What a warm-up did: {@code builds} of synthetic configs that change throughout, then {@code edits} of one
+   * route at a time on a config of {@value #EDIT_ROUTES} routes; runs of as many builds and edits end on the same
+   * {@code lastVersion}: no state is carried.
+   */
+  public record Result(int builds, int edits, long bytes, String lastVersion, Duration buildsTook, Duration took,
+      int parsedItems) {}
 
   /**
    * Builds configs of up to {@value #ROUTES} routes, each a little different from the one before (weights,
@@ -68,26 +86,74 @@ public final class Warmup {
    * the warm-up gave it to compile, so that compiling does not compete with the first changes.
    */
   public static Duration run(EnvoyTranslator.Settings settings, Duration budget, Consumer<XdsSnapshot> serving) {
+    return new Warmup(settings, serving).beforeReady(budget);
+  }
+
+  /**
+   * A warm-up to run with {@link #beforeReady} and then {@link #inBackground}, once per JVM: compiled code belongs
+   * to the JVM, so a second server in the same process (tests, benchmarks) gains nothing from another warm-up.
+   * Empty if one was made before.
+   */
+  public static Optional<Warmup> once(EnvoyTranslator.Settings settings, Consumer<XdsSnapshot> serving) {
+    return DONE.compareAndSet(false, true) ? Optional.of(new Warmup(settings, serving)) : Optional.empty();
+  }
+
+  /** Builds and edits as {@link #run(EnvoyTranslator.Settings, Duration, Consumer)} does. */
+  public Duration beforeReady(Duration budget) {
     long start = System.nanoTime();
     long deadline = start + budget.toNanos();
-    Result r = run(settings, budget, MAX_BUILDS, serving);
+    Result r = run(budget, MAX_BUILDS, MAX_EDITS);
     long jitMs = waitForCompiler(deadline);
-    LOG.info("warmed up the config build: {} builds of up to {} routes ({} KiB serialized, {} file items parsed) "
-        + "in {} ms, then {} ms for the JIT", r.builds(), routesAt(Math.max(0, r.builds() - 1)), r.bytes() / 1024,
-        r.parsedItems(), r.took().toMillis(), jitMs);
+    LOG.info("warmed up the config build: {} builds of up to {} routes ({} KiB serialized) in {} ms, {} one-route "
+        + "edits of {} routes in {} ms ({} file items parsed), then {} ms for the JIT", r.builds(),
+        routesAt(Math.max(0, r.builds() - 1)), r.bytes() / 1024, r.buildsTook().toMillis(), r.edits(), EDIT_ROUTES,
+        r.took().minus(r.buildsTook()).toMillis(), r.parsedItems(), jitMs);
     return Duration.ofNanos(System.nanoTime() - start);
   }
 
   /**
-   * The same, once per JVM: compiled code belongs to the JVM, so a second server in the same process (tests,
-   * benchmarks) gains nothing from another warm-up.
+   * After {@code /readyz}, in the calling thread: more one-route edits until the JIT has compiled what they run (its
+   * compile time grew by less than {@value #QUIET_MS} ms over the last {@value #QUIET_WINDOW} edits), at most
+   * {@code max}. On 2 cores the JIT needs tens of seconds of one core to compile the change path, more than a
+   * start should wait; a change that comes meanwhile is built at once, and the warm-up waits while {@code busy}
+   * says the server works (a build, proxies connecting). Returns the number of edits; stops early when
+   * interrupted.
    */
-  public static Duration once(EnvoyTranslator.Settings settings, Duration budget) {
-    return once(settings, budget, snapshot -> {});
-  }
-
-  public static Duration once(EnvoyTranslator.Settings settings, Duration budget, Consumer<XdsSnapshot> serving) {
-    return DONE.compareAndSet(false, true) ? run(settings, budget, serving) : Duration.ZERO;
+  public int inBackground(Duration max, BooleanSupplier busy) {
+    CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
+    long start = System.nanoTime();
+    long deadline = start + max.toNanos();
+    int before = edits;
+    long windowJit = jit != null && jit.isCompilationTimeMonitoringSupported() ? jit.getTotalCompilationTime() : -1;
+    int windowStart = edits;
+    boolean quiet = false;
+    while (!Thread.currentThread().isInterrupted() && System.nanoTime() < deadline) {
+      if (busy.getAsBoolean()) {
+        try {
+          Thread.sleep(PAUSE_MS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          break;
+        }
+        continue;
+      }
+      if (!edit(deadline)) {
+        break;
+      }
+      if (edits - windowStart >= QUIET_WINDOW) {
+        long now = windowJit < 0 ? 0 : jit.getTotalCompilationTime();
+        if (windowJit < 0 || now - windowJit < QUIET_MS) {
+          quiet = true;
+          break;
+        }
+        windowJit = now;
+        windowStart = edits;
+      }
+    }
+    LOG.info("warmed up in the background: {} more one-route edits of {} routes in {} ms{}", edits - before,
+        EDIT_ROUTES, (System.nanoTime() - start) / 1_000_000,
+        quiet ? ", until the JIT was quiet" : ", stopped before the JIT was quiet");
+    return edits - before;
   }
 
   /**
@@ -117,42 +183,51 @@ public final class Warmup {
     return (System.nanoTime() - start) / 1_000_000;
   }
 
-  static Result run(EnvoyTranslator.Settings settings, Duration budget, int maxBuilds) {
-    return run(settings, budget, maxBuilds, snapshot -> {});
+  static Result run(EnvoyTranslator.Settings settings, Duration budget, int maxBuilds, int maxEdits) {
+    return run(settings, budget, maxBuilds, maxEdits, snapshot -> {});
   }
 
-  /** At most {@code maxBuilds} builds within {@code budget}, each handed to {@code serving}; no JIT wait. */
-  public static Result run(EnvoyTranslator.Settings settings, Duration budget, int maxBuilds,
+  /**
+   * At most {@code maxBuilds} builds, then at most {@code maxEdits} one-route edits, within {@code budget}, each
+   * config handed to {@code serving}; no JIT wait.
+   */
+  public static Result run(EnvoyTranslator.Settings settings, Duration budget, int maxBuilds, int maxEdits,
       Consumer<XdsSnapshot> serving) {
+    return new Warmup(settings, serving).run(budget, maxBuilds, maxEdits);
+  }
+
+  private final EnvoyTranslator translator;
+  private final FileConfigParser.Incremental parser = new FileConfigParser.Incremental();
+  private final Consumer<XdsSnapshot> serving;
+  private DrainState drains = DrainState.EMPTY;
+  private XdsSnapshot previous;
+  private int builds;
+  private int parsed;
+  private Model editModel;
+  private int edits;
+
+  Warmup(EnvoyTranslator.Settings settings, Consumer<XdsSnapshot> serving) {
+    this.translator = new EnvoyTranslator(settings);
+    this.serving = serving;
+  }
+
+  private Result run(Duration budget, int maxBuilds, int maxEdits) {
     long start = System.nanoTime();
     long deadline = start + budget.toNanos();
-    EnvoyTranslator translator = new EnvoyTranslator(settings);
-    FileConfigParser.Incremental parser = new FileConfigParser.Incremental();
-    DrainState drains = DrainState.EMPTY;
-    XdsSnapshot previous = null;
     long bytes = 0;
-    int builds = 0;
-    int parsed = 0;
     while (builds < maxBuilds && System.nanoTime() < deadline) {
       Instant now = T0.plusSeconds(builds);
       Model model = model(builds, routesAt(builds));
       // the file source's read of an edit: most items are the same text as in the last read
-      ParsedConfig read = parser.parse(yaml(model), "warmup.yaml");
-      parsed += read.routes().size() + read.backends().size();
-      RolloutEngine.Result step = RolloutEngine.step(model, drains, now);
-      drains = step.next();
-      if (System.nanoTime() >= deadline) {
+      if (!build(model, now, deadline)) {
         break;
       }
-      XdsSnapshot snapshot = XdsSnapshot.of(translator.translate(step.desired()), previous);
-      previous = snapshot;
       builds++;
-      serving.accept(snapshot);
       for (NodeGroup group : GROUPS) {
         if (System.nanoTime() >= deadline) {
           break;
         }
-        XdsSnapshot.View view = snapshot.view(group);
+        XdsSnapshot.View view = previous.view(group);
         for (TypeUrl type : TypeUrl.values()) {
           SortedMap<String, Res> resources = view.of(type);
           if (resources == null) {
@@ -164,15 +239,93 @@ public final class Warmup {
         }
       }
     }
-    return new Result(builds, bytes, previous == null ? "" : previous.version(),
+    // then what a rollout does to a large config: one route's weight at a time, now and then one endpoint
+    Duration buildsTook = Duration.ofNanos(System.nanoTime() - start);
+    while (edits < maxEdits && edit(deadline)) {
+      // each edit is built and served
+    }
+    return new Result(builds, edits, bytes, previous == null ? "" : previous.version(), buildsTook,
         Duration.ofNanos(System.nanoTime() - start), parsed);
+  }
+
+  /**
+   * The next one-route edit, read, built and served; false if {@code deadline} passed first. Every
+   * {@value #SHAPE_RUN} edits the config changes shape (see {@link #model(int, int, boolean)}), so that the code
+   * is compiled for both.
+   */
+  private boolean edit(long deadline) {
+    if (System.nanoTime() >= deadline) {
+      return false;
+    }
+    if (edits % SHAPE_RUN == 0) {
+      editModel = model(0, EDIT_ROUTES, (edits / SHAPE_RUN) % 2 == 1);
+    }
+    Model model = edited(editModel, edits);
+    if (!build(model, T0.plusSeconds(builds + edits), deadline)) {
+      return false;
+    }
+    editModel = model;
+    edits++;
+    return true;
+  }
+
+  /** One config read from its file, rolled out, translated and served; false if {@code deadline} passed first. */
+  private boolean build(Model model, Instant now, long deadline) {
+    ParsedConfig read = parser.parse(yaml(model), "warmup.yaml");
+    parsed += read.routes().size() + read.backends().size();
+    RolloutEngine.Result step = RolloutEngine.step(model, drains, now);
+    drains = step.next();
+    if (System.nanoTime() >= deadline) {
+      return false;
+    }
+    previous = XdsSnapshot.of(translator.translate(step.desired()), previous);
+    serving.accept(previous);
+    return true;
+  }
+
+  /**
+   * {@code model} with edit {@code e} applied: one route's canary weight moves; every third edit, one endpoint of
+   * another route's backend also changes state (an EDS change without a weight change).
+   */
+  static Model edited(Model model, int e) {
+    List<Route> routes = new ArrayList<>(model.routes());
+    int r = Math.floorMod(e * 37, routes.size());
+    while (routes.get(r).rollout().canary().isEmpty()) {
+      r = (r + 1) % routes.size(); // a weight needs a canary
+    }
+    Route route = routes.get(r);
+    Rollout rollout = route.rollout();
+    int weight = (rollout.canaryWeightBasisPoints() + 100 * (1 + e % 7)) % 10_000;
+    routes.set(r, route.withRollout(new Rollout(rollout.stable(), rollout.canary(), weight)));
+    List<Backend> backends = model.backends();
+    if (e % 3 == 2) {
+      backends = new ArrayList<>(backends);
+      int b = Math.floorMod(e * 13, backends.size());
+      while (backends.get(b).endpoints().get(0).zone().isEmpty()) {
+        // a backend with zones: its endpoints are mappings in the file whatever their state, so the edit moves
+        // no item to other lines (the parser reuses an item only where it was)
+        b = (b + 1) % backends.size();
+      }
+      Backend backend = backends.get(b);
+      List<Endpoint> endpoints = new ArrayList<>(backend.endpoints());
+      Endpoint first = endpoints.get(0);
+      endpoints.set(0, new Endpoint(first.address(), first.port(), first.zone(),
+          first.state() == EndpointState.READY ? EndpointState.DRAINING : EndpointState.READY));
+      backends.set(b, new Backend(backend.name(), endpoints));
+    }
+    return new Model(model.listeners(), routes, backends, model.secrets());
   }
 
   /** A model as the file source's YAML (docs/FILE-FORMAT.md); secrets are not part of the file. */
   static String yaml(Model model) {
     StringBuilder y = new StringBuilder(model.routes().size() * 400 + 1024);
-    y.append("# Ebb's warm-up\nlisteners:\n");
-    for (ListenerSpec l : model.listeners()) {
+    y.append("# Ebb's warm-up\n");
+    // fields at their defaults are left out, as people write files
+    if (!model.listeners().equals(List.of(ListenerSpec.DEFAULT))) {
+      y.append("listeners:\n");
+    }
+    for (ListenerSpec l : model.listeners().equals(List.of(ListenerSpec.DEFAULT)) ? List.<ListenerSpec>of()
+        : model.listeners()) {
       y.append("  - name: ").append(l.name()).append("\n    address: ").append(l.address())
           .append("\n    port: ").append(l.port()).append('\n');
       if (!l.nodeClusters().isEmpty()) {
@@ -185,26 +338,57 @@ public final class Warmup {
           .append('\n');
     }
     y.append("routes:\n");
+    int i = 0;
     for (Route r : model.routes()) {
-      y.append("  - name: ").append(r.name()).append("\n    hosts: [").append(String.join(", ", r.hosts()))
-          .append("]\n    protocol: ").append(r.protocol().name().toLowerCase(java.util.Locale.ROOT))
-          .append("\n    pathPrefix: ").append(r.pathPrefix()).append("\n    listener: ").append(r.listener())
-          .append("\n    stable: ").append(r.rollout().stable()).append('\n');
+      // the styles people write: comments, quoted and plain scalars, flow and block lists
+      if (i % 4 == 0) {
+        y.append("  # route ").append(i).append('\n');
+      }
+      y.append("  - name: ").append(r.name());
+      switch (i++ % 3) {
+        case 0 -> y.append("\n    hosts: [\"").append(String.join("\", \"", r.hosts())).append("\"]");
+        case 1 -> y.append("\n    hosts: [").append(String.join(", ", r.hosts())).append(']');
+        default -> {
+          y.append("\n    hosts:");
+          r.hosts().forEach(h -> y.append("\n      - '").append(h).append('\''));
+        }
+      }
+      y.append("\n    protocol: ").append(r.protocol().name().toLowerCase(java.util.Locale.ROOT)).append('\n');
+      if (!r.pathPrefix().equals("/")) {
+        y.append("    pathPrefix: \"").append(r.pathPrefix()).append("\"\n");
+      }
+      if (!r.listener().equals(ListenerSpec.DEFAULT.name())) {
+        y.append("    listener: ").append(r.listener()).append('\n');
+      }
+      y.append("    stable: ").append(r.rollout().stable()).append('\n');
       r.rollout().canary().ifPresent(c -> y.append("    canary: ").append(c).append("\n    canaryWeight: ")
-          .append(Weights.formatPercent(r.rollout().canaryWeightBasisPoints())).append('\n'));
-      y.append("    drainTimeout: ").append(Durations.format(r.drainTimeout())).append("\n    idleTimeout: ")
-          .append(Durations.format(r.idleTimeout())).append('\n');
+          .append(Weights.formatPercent(r.rollout().canaryWeightBasisPoints())).append("  # percent\n"));
+      y.append("    drainTimeout: ").append(Durations.format(r.drainTimeout())).append('\n');
+      if (!r.idleTimeout().equals(Route.DEFAULT_IDLE_TIMEOUT)) {
+        y.append("    idleTimeout: ").append(Durations.format(r.idleTimeout())).append('\n');
+      }
       r.maxStreamDuration().ifPresent(d -> y.append("    maxStreamDuration: ").append(Durations.format(d))
           .append('\n'));
-      y.append("    outlierDetection: ").append(r.outlierDetection()).append('\n');
+      if (r.outlierDetection()) {
+        y.append("    outlierDetection: true\n");
+      }
     }
     y.append("backends:\n");
     for (Backend b : model.backends()) {
-      y.append("  - name: ").append(b.name()).append("\n    endpoints:\n");
+      y.append("  - name: ").append(b.name()).append("\n    endpoints:");
+      if (b.endpoints().stream().allMatch(e -> e.zone().isEmpty() && e.state() == EndpointState.READY)) {
+        // "ADDRESS:PORT" strings
+        y.append(b.endpoints().stream().map(e -> "\"" + e.address() + ":" + e.port() + "\"")
+            .collect(java.util.stream.Collectors.joining(", ", " [", "]\n")));
+        continue;
+      }
+      y.append('\n');
       for (Endpoint e : b.endpoints()) {
-        y.append("      - {address: ").append(e.address()).append(", port: ").append(e.port()).append(", zone: ")
-            .append(e.zone()).append(", state: ").append(e.state().name().toLowerCase(java.util.Locale.ROOT))
-            .append("}\n");
+        y.append("      - {address: ").append(e.address()).append(", port: ").append(e.port());
+        if (!e.zone().isEmpty()) {
+          y.append(", zone: ").append(e.zone());
+        }
+        y.append(", state: ").append(e.state().name().toLowerCase(java.util.Locale.ROOT)).append("}\n");
       }
     }
     return y.toString();
@@ -225,6 +409,16 @@ public final class Warmup {
    * plaintext listener and a TLS one that only some Envoy nodes get.
    */
   static Model model(int i, int count) {
+    return model(i, count, i % 2 == 1);
+  }
+
+  /**
+   * The same; {@code plain}: the shape of a file that sets only what it needs, as the bundled example does: no
+   * listeners (the default one), no certificates, some routes with no canary. The JIT compiles for the shapes it
+   * has seen: a warm-up of one shape only leaves code that a config of the other shape sends back to the
+   * interpreter at its first read.
+   */
+  static Model model(int i, int count, boolean plain) {
     List<Route> routes = new ArrayList<>();
     List<Backend> backends = new ArrayList<>();
     for (int r = 0; r < count; r++) {
@@ -234,12 +428,19 @@ public final class Warmup {
       Protocol protocol = Protocol.values()[r % Protocol.values().length];
       List<String> hosts = r % 7 == 0 ? List.of("r" + r + ".warmup.invalid", "r" + r + ".alt.warmup.invalid")
           : List.of("r" + r + ".warmup.invalid");
+      Rollout rollout = plain && r % 3 == 2 ? new Rollout(stable, Optional.empty(), 0)
+          : new Rollout(stable, Optional.of(canary), ((i + r) % 5) * 2_500);
       routes.add(new Route("warmup-" + r, hosts, protocol, r % 4 == 0 ? "/" : "/api/" + r,
-          r % 2 == 0 ? "edge" : "internal", new Rollout(stable, Optional.of(canary), ((i + r) % 5) * 2_500),
+          plain || r % 2 == 0 ? "edge" : "internal", rollout,
           Duration.ofSeconds(3), r % 5 == 0 ? Duration.ZERO : Route.DEFAULT_IDLE_TIMEOUT,
           r % 3 == 0 ? Optional.of(Duration.ofHours(1)) : Optional.empty(), r % 4 == 1));
       backends.add(backend(r, version, i));
-      backends.add(backend(r, version + 1, i));
+      if (rollout.canary().isPresent()) {
+        backends.add(backend(r, version + 1, i));
+      }
+    }
+    if (plain) {
+      return new Model(List.of(ListenerSpec.DEFAULT), routes, backends, List.of());
     }
     List<ListenerSpec> listeners = List.of(ListenerSpec.DEFAULT, new ListenerSpec("internal", "0.0.0.0", 10443,
         List.of("warm"), Optional.of(new ListenerTls.Files("warmup.crt", "warmup.key")), 1, true));
@@ -255,8 +456,9 @@ public final class Warmup {
     for (int e = 0; e < 3; e++) {
       // one endpoint of one backend in seven drains at each build: EDS changes without a weight change
       EndpointState state = e == 0 && (route + build) % 7 == 0 ? EndpointState.DRAINING : EndpointState.READY;
+      // half the backends have no zones: the file gives them as "ADDRESS:PORT" while all are ready
       endpoints.add(new Endpoint("10." + (route % 250) + "." + (version % 250) + "." + (e + 1), 8080 + e,
-          "zone-" + (e % 2), state));
+          route % 2 == 0 ? "" : "zone-" + (e % 2), state));
     }
     return new Backend("warmup-" + route + "-v" + version, endpoints);
   }

@@ -161,7 +161,7 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
           continue;
         }
         List<String> gone = new ArrayList<>(had == null ? List.of() : had);
-        gone.removeAll(wanted);
+        gone.removeAll(new java.util.HashSet<>(wanted));
         names.put(type, wanted);
         request(type, versions.getOrDefault(type, ""), "", wanted, gone);
       }

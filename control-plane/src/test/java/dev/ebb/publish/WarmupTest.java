@@ -17,8 +17,8 @@ class WarmupTest {
 
   @Test
   void runsTwiceWithTheSameOutcomeSoItLeavesNoStateBehind() {
-    Warmup.Result first = Warmup.run(SETTINGS, Duration.ofMinutes(1), 12);
-    Warmup.Result second = Warmup.run(SETTINGS, Duration.ofMinutes(1), 12);
+    Warmup.Result first = Warmup.run(SETTINGS, Duration.ofMinutes(1), 12, 3);
+    Warmup.Result second = Warmup.run(SETTINGS, Duration.ofMinutes(1), 12, 3);
     assertThat(first.builds()).isEqualTo(12);
     assertThat(second.builds()).isEqualTo(12);
     assertThat(second.lastVersion()).isNotEmpty().isEqualTo(first.lastVersion());
@@ -27,9 +27,9 @@ class WarmupTest {
 
   @Test
   void stopsWhenItsBudgetIsSpent() {
-    assertThat(Warmup.run(SETTINGS, Duration.ZERO, Integer.MAX_VALUE).builds()).isZero();
+    assertThat(Warmup.run(SETTINGS, Duration.ZERO, Integer.MAX_VALUE, Integer.MAX_VALUE).builds()).isZero();
     // no build cap: only the budget ends it (checked between stages, so it can overrun by one stage)
-    Warmup.Result r = Warmup.run(SETTINGS, Duration.ofMillis(300), Integer.MAX_VALUE);
+    Warmup.Result r = Warmup.run(SETTINGS, Duration.ofMillis(300), Integer.MAX_VALUE, 0);
     assertThat(r.took()).isGreaterThanOrEqualTo(Duration.ofMillis(300)).isLessThan(Duration.ofSeconds(30));
   }
 
@@ -74,11 +74,82 @@ class WarmupTest {
   @Test
   void eachBuildIsReadAsAnEditedFileAndHandedToTheServingSide() {
     java.util.List<XdsSnapshot> served = new java.util.ArrayList<>();
-    Warmup.Result r = Warmup.run(SETTINGS, Duration.ofMinutes(1), 6, served::add);
+    Warmup.Result r = Warmup.run(SETTINGS, Duration.ofMinutes(1), 6, 0, served::add);
 
     assertThat(served).hasSize(6);
     assertThat(served.get(5).version()).isEqualTo(r.lastVersion());
-    // 5, 10, 20, 40, 80, 160 routes, two backends each
-    assertThat(r.parsedItems()).isEqualTo(3 * (5 + 10 + 20 + 40 + 80 + 160));
+    // 5, 10, 20, 40, 80, 160 routes, two backends each, but a third of them with no canary in every other build
+    int items = 0;
+    for (int i = 0; i < 6; i++) {
+      Model m = Warmup.model(i, Warmup.routesAt(i));
+      items += m.routes().size() + m.backends().size();
+    }
+    // builds 1, 3 and 5 are plain: 3 of 10, 13 of 40 and 53 of 160 routes have no canary backend
+    assertThat(items).isEqualTo(3 * (5 + 10 + 20 + 40 + 80 + 160) - (3 + 13 + 53));
+    assertThat(r.parsedItems()).isEqualTo(items);
+  }
+
+  @Test
+  void anEditMovesOneRoutesWeightAndEveryThirdEditOneEndpointOfABackendWithZones() {
+    for (boolean plain : new boolean[] {false, true}) {
+      Model before = Warmup.model(0, 60, plain);
+      Model after = Warmup.edited(before, 0);
+      java.util.List<Integer> changed = new java.util.ArrayList<>();
+      for (int i = 0; i < before.routes().size(); i++) {
+        if (!before.routes().get(i).equals(after.routes().get(i))) {
+          changed.add(i);
+          assertThat(after.routes().get(i).withRollout(before.routes().get(i).rollout()))
+              .isEqualTo(before.routes().get(i));
+          assertThat(after.routes().get(i).rollout().canaryWeightBasisPoints())
+              .isNotEqualTo(before.routes().get(i).rollout().canaryWeightBasisPoints());
+        }
+      }
+      assertThat(changed).hasSize(1);
+      assertThat(after.backends()).isEqualTo(before.backends());
+      assertThat(after.listeners()).isEqualTo(before.listeners());
+
+      Model third = Warmup.edited(after, 2);
+      java.util.List<dev.ebb.api.model.Backend> moved = third.backends().stream()
+          .filter(b -> !after.backends().contains(b)).toList();
+      assertThat(moved).hasSize(1);
+      assertThat(moved.get(0).endpoints().get(0).zone()).isNotEmpty();
+    }
+  }
+
+  @Test
+  void theEditsBuildConfigsOfBothShapes() {
+    java.util.List<XdsSnapshot> served = new java.util.ArrayList<>();
+    Warmup.Result r = Warmup.run(SETTINGS, Duration.ofMinutes(1), 0, Warmup.SHAPE_RUN + 1, served::add);
+
+    assertThat(r.edits()).isEqualTo(Warmup.SHAPE_RUN + 1);
+    NodeGroup warm = new NodeGroup(true, "warm");
+    // the first run has the TLS listener (and its certificate) that only "warm" nodes get; the plain one has not
+    assertThat(served.get(0).view(warm).of(TypeUrl.LISTENER)).hasSize(2);
+    assertThat(served.get(Warmup.SHAPE_RUN - 1).view(warm).of(TypeUrl.LISTENER)).hasSize(2);
+    assertThat(served.get(Warmup.SHAPE_RUN).view(warm).of(TypeUrl.LISTENER)).hasSize(1);
+  }
+
+  @Test
+  void theBackgroundWarmUpWaitsWhileTheServerIsBusyAndStopsAtItsLimit() {
+    Warmup w = new Warmup(SETTINGS, snapshot -> {});
+    java.util.concurrent.atomic.AtomicInteger asked = new java.util.concurrent.atomic.AtomicInteger();
+    assertThat(w.inBackground(Duration.ofMillis(1200), () -> asked.incrementAndGet() > 0)).isZero();
+    assertThat(asked.get()).isBetween(2, 4); // asked every half second
+
+    long start = System.nanoTime();
+    int edits = w.inBackground(Duration.ofSeconds(5), () -> false);
+    assertThat(edits).isPositive();
+    assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(20));
+  }
+
+  @Test
+  void theBackgroundWarmUpEndsWhenItsThreadIsInterrupted() {
+    Warmup w = new Warmup(SETTINGS, snapshot -> {});
+    Thread.currentThread().interrupt();
+    try {
+      assertThat(w.inBackground(Duration.ofMinutes(1), () -> false)).isZero();
+    } finally {
+      Thread.interrupted();
+    }
   }
 }

@@ -13,7 +13,7 @@ class XdsWarmupTest {
   @Test
   void everySimulatedStreamGetsEachTypeItAsksForAndAcksEveryResponse() {
     try (XdsWarmup serving = new XdsWarmup()) {
-      Warmup.run(EnvoyTranslator.Settings.DEFAULT, Duration.ofMinutes(1), 8, serving);
+      Warmup.run(EnvoyTranslator.Settings.DEFAULT, Duration.ofMinutes(1), 8, 4, serving);
 
       assertThat(serving.problems()).isZero();
       assertThat(serving.allInSync()).isTrue();
@@ -37,7 +37,7 @@ class XdsWarmupTest {
   @Test
   void closingEndsItsStreams() {
     XdsWarmup serving = new XdsWarmup();
-    Warmup.run(EnvoyTranslator.Settings.DEFAULT, Duration.ofMinutes(1), 3, serving);
+    Warmup.run(EnvoyTranslator.Settings.DEFAULT, Duration.ofMinutes(1), 3, 0, serving);
     XdsCache cache = serving.cache();
     assertThat(cache.streams()).isNotEmpty();
 
