@@ -243,23 +243,30 @@ public final class EbbServer implements AutoCloseable {
 
   /**
    * The rest of the warm-up (SPEC 8), after /readyz: on 2 cores the JIT needs far longer than a start should
-   * wait to compile the change path for a large config. It yields while the server works: a build, or proxies
-   * connecting.
+   * wait to compile the change path for a large config. It waits until the first config is published and while
+   * proxies connect, and ends at the first real change after that.
    */
   private void warmInBackground(dev.ebb.publish.Warmup warmup, dev.ebb.xds.XdsWarmup serving) {
-    long[] seen = {-1, -1};
+    long[] streams = {-1};
     java.util.function.BooleanSupplier busy = () -> {
-      long builds = pipeline.builds();
-      long streams = cache.streams().size();
-      boolean changed = builds != seen[0] || streams != seen[1];
-      seen[0] = builds;
-      seen[1] = streams;
-      return changed;
+      long now = cache.streams().size();
+      boolean connecting = now != streams[0];
+      streams[0] = now;
+      return pipeline.generation() == 0 || connecting;
     };
-    busy.getAsBoolean();
+    long[] firstBuilds = {-1};
+    java.util.function.BooleanSupplier stop = () -> {
+      if (pipeline.generation() == 0) {
+        return false;
+      }
+      if (firstBuilds[0] < 0) {
+        firstBuilds[0] = pipeline.builds();
+      }
+      return pipeline.builds() != firstBuilds[0];
+    };
     Thread t = new Thread(() -> {
       try (serving) {
-        warmup.inBackground(WARMUP_BACKGROUND_MAX, busy);
+        warmup.inBackground(WARMUP_BACKGROUND_MAX, busy, stop);
       } catch (RuntimeException e) {
         LOG.warn("the background warm-up stopped: {}", e.toString());
       }

@@ -30,6 +30,7 @@ import java.util.function.LongSupplier;
  *       buffer pool, plus what grpc's shaded Netty allocates without a Cleaner if it does), sampled every 5 ms; grpc's pooled
  *       allocator's direct arenas; the current direct memory;
  *   <li>{@code mark}: System.nanoTime of the first xDS response since the last {@code mark} (0: none);
+ *   <li>{@code warming}: 1 while Ebb's background warm-up runs, else 0;
  *   <li>{@code quit}.
  * </ul>
  */
@@ -66,6 +67,8 @@ public final class BenchServer {
         case "jit" -> System.out.println(ManagementFactory.getCompilationMXBean().getTotalCompilationTime());
         case "direct" -> System.out.println(direct.peakAndReset());
         case "mark" -> System.out.println(FIRST_RESPONSE.getAndSet(0));
+        case "warming" -> System.out.println(Thread.getAllStackTraces().keySet().stream()
+            .anyMatch(t -> t.getName().equals("ebb-warmup") && t.isAlive()) ? "1" : "0");
         case "quit" -> {
           server.close();
           System.exit(0);

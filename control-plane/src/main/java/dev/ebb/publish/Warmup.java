@@ -115,11 +115,11 @@ public final class Warmup {
    * After {@code /readyz}, in the calling thread: more one-route edits until the JIT has compiled what they run (its
    * compile time grew by less than {@value #QUIET_MS} ms over the last {@value #QUIET_WINDOW} edits), at most
    * {@code max}. On 2 cores the JIT needs tens of seconds of one core to compile the change path, more than a
-   * start should wait; a change that comes meanwhile is built at once, and the warm-up waits while {@code busy}
-   * says the server works (a build, proxies connecting). Returns the number of edits; stops early when
-   * interrupted.
+   * start should wait. It waits while {@code busy} says the server works (proxies connecting), and ends when
+   * {@code stop} says a real change came: from then on real changes compile the change path, and the warm-up
+   * would only compete with them. Returns the number of edits; stops early when interrupted.
    */
-  public int inBackground(Duration max, BooleanSupplier busy) {
+  public int inBackground(Duration max, BooleanSupplier busy, BooleanSupplier stop) {
     CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
     long start = System.nanoTime();
     long deadline = start + max.toNanos();
@@ -127,7 +127,12 @@ public final class Warmup {
     long windowJit = jit != null && jit.isCompilationTimeMonitoringSupported() ? jit.getTotalCompilationTime() : -1;
     int windowStart = edits;
     boolean quiet = false;
+    boolean stopped = false;
     while (!Thread.currentThread().isInterrupted() && System.nanoTime() < deadline) {
+      if (stop.getAsBoolean()) {
+        stopped = true;
+        break;
+      }
       if (busy.getAsBoolean()) {
         try {
           Thread.sleep(PAUSE_MS);
@@ -152,7 +157,7 @@ public final class Warmup {
     }
     LOG.info("warmed up in the background: {} more one-route edits of {} routes in {} ms{}", edits - before,
         EDIT_ROUTES, (System.nanoTime() - start) / 1_000_000,
-        quiet ? ", until the JIT was quiet" : ", stopped before the JIT was quiet");
+        quiet ? ", until the JIT was quiet" : stopped ? ", until a change came" : ", stopped before the JIT was quiet");
     return edits - before;
   }
 

@@ -133,13 +133,21 @@ class WarmupTest {
   void theBackgroundWarmUpWaitsWhileTheServerIsBusyAndStopsAtItsLimit() {
     Warmup w = new Warmup(SETTINGS, snapshot -> {});
     java.util.concurrent.atomic.AtomicInteger asked = new java.util.concurrent.atomic.AtomicInteger();
-    assertThat(w.inBackground(Duration.ofMillis(1200), () -> asked.incrementAndGet() > 0)).isZero();
+    assertThat(w.inBackground(Duration.ofMillis(1200), () -> asked.incrementAndGet() > 0, () -> false)).isZero();
     assertThat(asked.get()).isBetween(2, 4); // asked every half second
 
     long start = System.nanoTime();
-    int edits = w.inBackground(Duration.ofSeconds(5), () -> false);
+    int edits = w.inBackground(Duration.ofSeconds(5), () -> false, () -> false);
     assertThat(edits).isPositive();
     assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(20));
+  }
+
+  @Test
+  void theBackgroundWarmUpEndsWhenARealChangeComes() {
+    Warmup w = new Warmup(SETTINGS, snapshot -> {});
+    java.util.concurrent.atomic.AtomicInteger asked = new java.util.concurrent.atomic.AtomicInteger();
+    // no change for the first two edits, then one
+    assertThat(w.inBackground(Duration.ofMinutes(1), () -> false, () -> asked.incrementAndGet() > 2)).isEqualTo(2);
   }
 
   @Test
@@ -147,7 +155,7 @@ class WarmupTest {
     Warmup w = new Warmup(SETTINGS, snapshot -> {});
     Thread.currentThread().interrupt();
     try {
-      assertThat(w.inBackground(Duration.ofMinutes(1), () -> false)).isZero();
+      assertThat(w.inBackground(Duration.ofMinutes(1), () -> false, () -> false)).isZero();
     } finally {
       Thread.interrupted();
     }
