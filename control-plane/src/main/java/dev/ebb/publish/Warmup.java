@@ -341,6 +341,9 @@ public final class Warmup {
       }
       y.append("    trustedHops: ").append(l.trustedHops()).append("\n    accessLog: ").append(l.accessLog())
           .append('\n');
+      if (l.routeScoping() != dev.ebb.api.model.RouteScoping.NONE) {
+        y.append("    routeScoping: ").append(l.routeScoping().wireName()).append('\n');
+      }
     }
     y.append("routes:\n");
     int i = 0;
@@ -411,7 +414,7 @@ public final class Warmup {
    * Build {@code i}'s model of {@code count} routes: every route moves to its next version every fifth build
    * (staggered, so each build promotes a fifth of them and starts their drains), canary weights change at every
    * build, and drains last three builds, so drains also end. A third each of WebSocket, gRPC and HTTP routes, on a
-   * plaintext listener and a TLS one that only some Envoy nodes get.
+   * plaintext listener and a TLS one, scoped by host, that only some Envoy nodes get.
    */
   static Model model(int i, int count) {
     return model(i, count, i % 2 == 1);
@@ -447,8 +450,10 @@ public final class Warmup {
     if (plain) {
       return new Model(List.of(ListenerSpec.DEFAULT), routes, backends, List.of());
     }
+    // the TLS listener scopes its routes by host (SRDS), as a large Envoy fleet's does
     List<ListenerSpec> listeners = List.of(ListenerSpec.DEFAULT, new ListenerSpec("internal", "0.0.0.0", 10443,
-        List.of("warm"), Optional.of(new ListenerTls.Files("warmup.crt", "warmup.key")), 1, true));
+        List.of("warm"), Optional.of(new ListenerTls.Files("warmup.crt", "warmup.key")), 1, true,
+        dev.ebb.api.model.RouteScoping.HOST));
     // the translator copies certificate bytes as they are; nothing parses them here
     List<TlsSecret> secrets = List.of(new TlsSecret("internal", "-----BEGIN CERTIFICATE-----\nwarmup\n"
         + "-----END CERTIFICATE-----\n", "-----BEGIN PRIVATE KEY-----\nwarmup\n-----END PRIVATE KEY-----\n",

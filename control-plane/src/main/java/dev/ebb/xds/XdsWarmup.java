@@ -29,7 +29,7 @@ import java.util.function.Consumer;
 public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
   static final int STREAMS_PER_KIND = 30;
   private static final List<String> ENVOY_ORDER = List.of(TypeUrl.CLUSTER.url(), TypeUrl.ENDPOINT.url(),
-      TypeUrl.LISTENER.url(), TypeUrl.ROUTE.url());
+      TypeUrl.LISTENER.url(), TypeUrl.SCOPED_ROUTE.url(), TypeUrl.ROUTE.url());
 
   private final XdsCache cache = new XdsCache(Clock.systemUTC(), XdsEvents.NONE, Long.MAX_VALUE);
   private final List<Client> clients = new ArrayList<>();
@@ -131,7 +131,8 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
       TypeUrl t = TypeUrl.of(type).orElseThrow();
       if (kind != Kind.GRPC) {
         if (t.wildcardByDefault()) {
-          return List.of();
+          // Envoy asks for scopes only when a listener of its has them
+          return t == TypeUrl.SCOPED_ROUTE && (view.of(t) == null || view.of(t).isEmpty()) ? null : List.of();
         }
         return view.of(t) == null ? null : List.copyOf(view.of(t).keySet());
       }

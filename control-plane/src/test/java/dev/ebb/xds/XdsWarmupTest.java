@@ -31,6 +31,14 @@ class XdsWarmupTest {
           }
         }
       }
+      // Envoy nodes of the "warm" cluster have the TLS listener, scoped by host: they ask for scopes (SRDS) too
+      long scoped = serving.cache().streams().stream().filter(s -> {
+        synchronized (s) {
+          StreamState.TypeState ts = s.types.get(TypeUrl.SCOPED_ROUTE);
+          return ts != null && ts.sentNonce != null && ts.sentNonce.equals(ts.ackedNonce);
+        }
+      }).count();
+      assertThat(scoped).isEqualTo(XdsWarmup.STREAMS_PER_KIND); // half of each Envoy kind
     }
   }
 
