@@ -254,15 +254,18 @@ public final class EbbServer implements AutoCloseable {
       streams[0] = now;
       return pipeline.generation() == 0 || connecting;
     };
-    long[] firstBuilds = {-1};
+    // a change is a new config published after the first; a build that publishes nothing new (a source read
+    // twice at its start, a timer) is not
+    long[] first = {-1};
     java.util.function.BooleanSupplier stop = () -> {
-      if (pipeline.generation() == 0) {
+      long generation = pipeline.generation();
+      if (generation == 0) {
         return false;
       }
-      if (firstBuilds[0] < 0) {
-        firstBuilds[0] = pipeline.builds();
+      if (first[0] < 0) {
+        first[0] = generation;
       }
-      return pipeline.builds() != firstBuilds[0];
+      return generation != first[0];
     };
     Thread t = new Thread(() -> {
       try (serving) {
