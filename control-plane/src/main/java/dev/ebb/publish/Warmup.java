@@ -52,6 +52,13 @@ public final class Warmup {
   static final int EDIT_ROUTES = 1000;
   /** One-route edits after the builds. */
   static final int MAX_EDITS = 40;
+  /**
+   * The first edits are on a config of {@value #SMALL_ROUTES} routes: the JIT's second tier compiles a method called
+   * once per build (read, rollout, translate, snapshot) only after about a thousand calls, however long its loops,
+   * and a thousand edits of a large config would take too long.
+   */
+  static final int SMALL_EDITS = 1200;
+  static final int SMALL_ROUTES = 20;
   /** Edits on a config of one shape before it changes to the other. */
   static final int SHAPE_RUN = 20;
   /** The background warm-up stops when the JIT compiled for less than this over that many edits. */
@@ -144,6 +151,12 @@ public final class Warmup {
       }
       if (!edit(deadline)) {
         break;
+      }
+      if (edits <= SMALL_EDITS) {
+        // small edits are too quick to judge the JIT by
+        windowStart = edits;
+        windowJit = windowJit < 0 ? -1 : jit.getTotalCompilationTime();
+        continue;
       }
       if (edits - windowStart >= QUIET_WINDOW) {
         long now = windowJit < 0 ? 0 : jit.getTotalCompilationTime();
@@ -262,8 +275,8 @@ public final class Warmup {
     if (System.nanoTime() >= deadline) {
       return false;
     }
-    if (edits % SHAPE_RUN == 0) {
-      editModel = model(0, EDIT_ROUTES, (edits / SHAPE_RUN) % 2 == 1);
+    if (edits % SHAPE_RUN == 0 || edits == SMALL_EDITS) {
+      editModel = model(0, edits < SMALL_EDITS ? SMALL_ROUTES : EDIT_ROUTES, (edits / SHAPE_RUN) % 2 == 1);
     }
     Model model = edited(editModel, edits);
     if (!build(model, T0.plusSeconds(builds + edits), deadline)) {

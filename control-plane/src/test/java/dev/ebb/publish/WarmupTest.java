@@ -130,6 +130,15 @@ class WarmupTest {
   }
 
   @Test
+  void theFirstEditsAreOnASmallConfig() {
+    Warmup.Result r = Warmup.run(SETTINGS, Duration.ofMinutes(1), 0, 1);
+    Model small = Warmup.model(0, Warmup.SMALL_ROUTES, false);
+
+    assertThat(r.edits()).isEqualTo(1);
+    assertThat(r.parsedItems()).isEqualTo(small.routes().size() + small.backends().size());
+  }
+
+  @Test
   void theBackgroundWarmUpWaitsWhileTheServerIsBusyAndStopsAtItsLimit() {
     Warmup w = new Warmup(SETTINGS, snapshot -> {});
     java.util.concurrent.atomic.AtomicInteger asked = new java.util.concurrent.atomic.AtomicInteger();
