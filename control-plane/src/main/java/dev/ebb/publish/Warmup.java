@@ -35,9 +35,11 @@ import org.slf4j.LoggerFactory;
  * Runs the read of an edited file, the build of a config (rollout, translate, hash and check, node group views,
  * serialization) and, through {@code serving}, the planning and sending of responses, on a synthetic model
  * before the sources start, so that the first real change after /readyz runs compiled code instead of the
- * interpreter and loading classes (a cold first build of even one route takes about a second). Nothing is read
- * or written and nothing is shared with the real pipeline: a fresh parser and translator, a synthetic model, and a
- * clock that is only an argument.
+ * interpreter and loading classes (a cold first build of even one route takes about a second): first builds that
+ * change everything (every code path: promotions, drains, TLS, scoped routes, both config shapes), then one-route
+ * edits as a rollout makes them, continued after /readyz by {@link #inBackground}. Nothing is read or written and
+ * nothing is shared with the real pipeline: a fresh parser and translator, a synthetic model, and a clock that is
+ * only an argument.
  */
 public final class Warmup {
   private static final Logger LOG = LoggerFactory.getLogger(Warmup.class);
@@ -50,7 +52,7 @@ public final class Warmup {
    * often enough for the JIT's second tier, which compiles a method after some thousands of calls.
    */
   static final int EDIT_ROUTES = 1000;
-  /** One-route edits after the builds. */
+  /** One-route edits after the builds, before /readyz (if the budget allows; the rest come in the background). */
   static final int MAX_EDITS = 40;
   /**
    * The first edits are on a config of {@value #SMALL_ROUTES} routes: the JIT's second tier compiles a method called
@@ -72,7 +74,7 @@ public final class Warmup {
 
   /**
    * What a warm-up did: {@code builds} of synthetic configs that change throughout, then {@code edits} of one
-   * route at a time on a config of {@value #EDIT_ROUTES} routes; runs of as many builds and edits end on the same
+   * route at a time ({@value #SMALL_EDITS} on {@value #SMALL_ROUTES} routes, then on {@value #EDIT_ROUTES}); runs of as many builds and edits end on the same
    * {@code lastVersion}: no state is carried.
    */
   public record Result(int builds, int edits, long bytes, String lastVersion, Duration buildsTook, Duration took,
@@ -112,7 +114,7 @@ public final class Warmup {
     Result r = run(budget, MAX_BUILDS, MAX_EDITS);
     long jitMs = waitForCompiler(deadline);
     LOG.info("warmed up the config build: {} builds of up to {} routes ({} KiB serialized) in {} ms, {} one-route "
-        + "edits of {} routes in {} ms ({} file items parsed), then {} ms for the JIT", r.builds(),
+        + "edits of up to {} routes in {} ms ({} file items parsed), then {} ms for the JIT", r.builds(),
         routesAt(Math.max(0, r.builds() - 1)), r.bytes() / 1024, r.buildsTook().toMillis(), r.edits(), EDIT_ROUTES,
         r.took().minus(r.buildsTook()).toMillis(), r.parsedItems(), jitMs);
     return Duration.ofNanos(System.nanoTime() - start);
@@ -168,7 +170,7 @@ public final class Warmup {
         windowStart = edits;
       }
     }
-    LOG.info("warmed up in the background: {} more one-route edits of {} routes in {} ms{}", edits - before,
+    LOG.info("warmed up in the background: {} more one-route edits of up to {} routes in {} ms{}", edits - before,
         EDIT_ROUTES, (System.nanoTime() - start) / 1_000_000,
         quiet ? ", until the JIT was quiet" : stopped ? ", until a change came" : ", stopped before the JIT was quiet");
     return edits - before;
