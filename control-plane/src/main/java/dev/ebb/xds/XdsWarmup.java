@@ -5,10 +5,17 @@ import dev.ebb.publish.NodeGroup;
 import dev.ebb.publish.TypeUrl;
 import dev.ebb.publish.XdsSnapshot;
 import io.envoyproxy.envoy.config.core.v3.Node;
+import io.envoyproxy.envoy.service.discovery.v3.AggregatedDiscoveryServiceGrpc;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
+import io.grpc.MethodDescriptor;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.time.Clock;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -31,7 +38,15 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
   private static final List<String> ENVOY_ORDER = List.of(TypeUrl.CLUSTER.url(), TypeUrl.ENDPOINT.url(),
       TypeUrl.LISTENER.url(), TypeUrl.SCOPED_ROUTE.url(), TypeUrl.ROUTE.url());
 
+  private static final MethodDescriptor.Marshaller<DiscoveryResponse> SOTW_OUT =
+      AggregatedDiscoveryServiceGrpc.getStreamAggregatedResourcesMethod().getResponseMarshaller();
+  private static final MethodDescriptor.Marshaller<DeltaDiscoveryRequest> DELTA_IN =
+      AggregatedDiscoveryServiceGrpc.getDeltaAggregatedResourcesMethod().getRequestMarshaller();
+  private static final MethodDescriptor.Marshaller<DeltaDiscoveryResponse> DELTA_OUT =
+      AggregatedDiscoveryServiceGrpc.getDeltaAggregatedResourcesMethod().getResponseMarshaller();
+
   private final XdsCache cache = new XdsCache(Clock.systemUTC(), XdsEvents.NONE, Long.MAX_VALUE);
+  private final SotwRequestMarshaller sotwIn = new SotwRequestMarshaller();
   private final List<Client> clients = new ArrayList<>();
   private final ArrayDeque<Runnable> pending = new ArrayDeque<>();
   private XdsSnapshot current;
@@ -81,6 +96,21 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
     while ((next = pending.poll()) != null) {
       next.run();
     }
+  }
+
+  /** The bytes of a marshaller's stream, drained as grpc's framer drains it. */
+  private static long written(InputStream in) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    try (in) {
+      if (in instanceof io.grpc.Drainable d) {
+        d.drainTo(out);
+      } else {
+        in.transferTo(out);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return out.size();
   }
 
   @Override
@@ -185,10 +215,12 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
         if (nonce.isEmpty()) {
           b.addAllResourceNamesSubscribe(subscribe).addAllResourceNamesUnsubscribe(unsubscribe);
         }
-        cache.onDeltaRequest(stream, b.build());
+        // read from its bytes by the marshallers the transport uses
+        cache.onDeltaRequest(stream, DELTA_IN.parse(new ByteArrayInputStream(b.build().toByteArray())));
       } else {
-        cache.onSotwRequest(stream, DiscoveryRequest.newBuilder().setNode(node).setTypeUrl(type)
-            .setVersionInfo(version).setResponseNonce(nonce).addAllResourceNames(subscribe).build());
+        DiscoveryRequest r = DiscoveryRequest.newBuilder().setNode(node).setTypeUrl(type)
+            .setVersionInfo(version).setResponseNonce(nonce).addAllResourceNames(subscribe).build();
+        cache.onSotwRequest(stream, sotwIn.parse(new ByteArrayInputStream(r.toByteArray())));
       }
     }
 
@@ -199,8 +231,10 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
 
     @Override
     public void send(Message response) {
-      // serialized as the transport would; the ACK goes after the cache has finished with this request
-      bytes += response.toByteArray().length;
+      // serialized as the transport does (its marshaller's stream drained into a buffer); the ACK goes after
+      // the cache has finished with this request
+      bytes += written(response instanceof DeltaDiscoveryResponse d ? DELTA_OUT.stream(d)
+          : SOTW_OUT.stream((DiscoveryResponse) response));
       responses++;
       if (response instanceof DiscoveryResponse r) {
         List<String> asked = names.getOrDefault(r.getTypeUrl(), List.of());
