@@ -227,7 +227,16 @@ public final class EbbServer implements AutoCloseable {
     // not code paths
     dev.ebb.xds.XdsWarmup serving = new dev.ebb.xds.XdsWarmup();
     Optional<dev.ebb.publish.Warmup> warmup = dev.ebb.publish.Warmup.once(EnvoyTranslator.Settings.DEFAULT, serving);
-    warmup.ifPresentOrElse(w -> w.beforeReady(WARMUP_BUDGET), serving::close);
+    try {
+      warmup.ifPresent(w -> w.beforeReady(WARMUP_BUDGET));
+    } catch (RuntimeException e) {
+      // a warm-up only saves time: the server starts without it
+      LOG.warn("the warm-up failed, the first changes will run cold: {}", e.toString());
+      warmup = Optional.empty();
+    }
+    if (warmup.isEmpty()) {
+      serving.close();
+    }
     xds.start();
     source.start();
     if (statusWriter != null) {
@@ -244,29 +253,12 @@ public final class EbbServer implements AutoCloseable {
   /**
    * The rest of the warm-up (SPEC 8), after /readyz: on 2 cores the JIT needs far longer than a start should
    * wait to compile the change path for a large config. It waits until the first config is published and while
-   * proxies connect, and ends at the first real change after that.
+   * proxies connect, and ends at the next config published (a change, or a drain that ended).
    */
   private void warmInBackground(dev.ebb.publish.Warmup warmup, dev.ebb.xds.XdsWarmup serving) {
-    long[] streams = {-1};
-    java.util.function.BooleanSupplier busy = () -> {
-      long now = cache.streams().size();
-      boolean connecting = now != streams[0];
-      streams[0] = now;
-      return pipeline.generation() == 0 || connecting;
-    };
-    // a change is a new config published after the first; a build that publishes nothing new (a source read
-    // twice at its start, a timer) is not
-    long[] first = {-1};
-    java.util.function.BooleanSupplier stop = () -> {
-      long generation = pipeline.generation();
-      if (generation == 0) {
-        return false;
-      }
-      if (first[0] < 0) {
-        first[0] = generation;
-      }
-      return generation != first[0];
-    };
+    java.util.function.BooleanSupplier busy = busyWhileConnecting(() -> cache.streams().size(),
+        pipeline::generation, System::nanoTime);
+    java.util.function.BooleanSupplier stop = () -> pipeline.generation() > 1;
     Thread t = new Thread(() -> {
       try (serving) {
         warmup.inBackground(WARMUP_BACKGROUND_MAX, busy, stop);
@@ -275,9 +267,32 @@ public final class EbbServer implements AutoCloseable {
       }
     }, "ebb-warmup");
     t.setDaemon(true);
-    t.setPriority(Thread.MIN_PRIORITY);
     warmupThread = t;
     t.start();
+  }
+
+  /**
+   * Busy while no config is published, and for a second after the number of streams last changed (proxies
+   * connect over seconds; a check between two of them would miss it).
+   */
+  static java.util.function.BooleanSupplier busyWhileConnecting(java.util.function.LongSupplier streams,
+      java.util.function.LongSupplier generation, java.util.function.LongSupplier nanoTime) {
+    long[] last = {-1, 0}; // stream count, when it last changed
+    return () -> {
+      long now = nanoTime.getAsLong();
+      long count = streams.getAsLong();
+      if (count != last[0]) {
+        last[0] = count;
+        last[1] = now;
+      }
+      return generation.getAsLong() == 0 || now - last[1] < 1_000_000_000L;
+    };
+  }
+
+  /** Whether the warm-up after /readyz still runs (benchmarks wait for it). */
+  public boolean warmingUp() {
+    Thread t = warmupThread;
+    return t != null && t.isAlive();
   }
 
   public int xdsPort() {

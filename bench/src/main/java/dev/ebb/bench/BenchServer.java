@@ -67,8 +67,7 @@ public final class BenchServer {
         case "jit" -> System.out.println(ManagementFactory.getCompilationMXBean().getTotalCompilationTime());
         case "direct" -> System.out.println(direct.peakAndReset());
         case "mark" -> System.out.println(FIRST_RESPONSE.getAndSet(0));
-        case "warming" -> System.out.println(Thread.getAllStackTraces().keySet().stream()
-            .anyMatch(t -> t.getName().equals("ebb-warmup") && t.isAlive()) ? "1" : "0");
+        case "warming" -> System.out.println(server instanceof EbbServer e && e.warmingUp() ? "1" : "0");
         case "quit" -> {
           server.close();
           System.exit(0);

@@ -34,13 +34,16 @@ public final class FirstChanges {
     long start = System.nanoTime();
     EbbServer server = (EbbServer) BenchServer.ebb(file, FanOut.freePort(), Duration.ofMillis(5),
         Duration.ofSeconds(1));
+    long deadline = System.nanoTime() + Duration.ofMinutes(1).toNanos();
     while (server.pipeline().generation() < 1) {
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException("no config published within a minute of the start");
+      }
       Thread.sleep(1);
     }
     System.out.printf(Locale.ROOT, "ready and first config published after %.1f s%n", (System.nanoTime() - start) / 1e9);
     long warm = System.nanoTime();
-    while (Thread.getAllStackTraces().keySet().stream().anyMatch(t -> t.getName().equals("ebb-warmup") && t.isAlive())
-        && System.nanoTime() - warm < Duration.ofMinutes(3).toNanos()) {
+    while (server.warmingUp() && System.nanoTime() - warm < Duration.ofMinutes(3).toNanos()) {
       Thread.sleep(100);
     }
     System.out.printf(Locale.ROOT, "background warm-up ended after %.1f s more%n", (System.nanoTime() - warm) / 1e9);
@@ -52,7 +55,11 @@ public final class FirstChanges {
       Files.writeString(tmp, texts[c]);
       long t0 = System.nanoTime();
       Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      long until = System.nanoTime() + Duration.ofSeconds(10).toNanos();
       while (server.pipeline().generation() == generation) {
+        if (System.nanoTime() > until) {
+          throw new IllegalStateException("change " + c + " not published within 10 s");
+        }
         Thread.sleep(0, 200_000);
       }
       ms[c] = (System.nanoTime() - t0) / 1e6;

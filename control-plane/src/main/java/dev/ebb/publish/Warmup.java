@@ -114,8 +114,9 @@ public final class Warmup {
     Result r = run(budget, MAX_BUILDS, MAX_EDITS);
     long jitMs = waitForCompiler(deadline);
     LOG.info("warmed up the config build: {} builds of up to {} routes ({} KiB serialized) in {} ms, {} one-route "
-        + "edits of up to {} routes in {} ms ({} file items parsed), then {} ms for the JIT", r.builds(),
-        routesAt(Math.max(0, r.builds() - 1)), r.bytes() / 1024, r.buildsTook().toMillis(), r.edits(), EDIT_ROUTES,
+        + "edits of {} routes in {} ms ({} file items parsed), then {} ms for the JIT", r.builds(),
+        routesAt(Math.max(0, r.builds() - 1)), r.bytes() / 1024, r.buildsTook().toMillis(), r.edits(),
+        edits <= SMALL_EDITS ? SMALL_ROUTES : SMALL_ROUTES + " then " + EDIT_ROUTES,
         r.took().minus(r.buildsTook()).toMillis(), r.parsedItems(), jitMs);
     return Duration.ofNanos(System.nanoTime() - start);
   }
@@ -170,8 +171,9 @@ public final class Warmup {
         windowStart = edits;
       }
     }
-    LOG.info("warmed up in the background: {} more one-route edits of up to {} routes in {} ms{}", edits - before,
-        EDIT_ROUTES, (System.nanoTime() - start) / 1_000_000,
+    LOG.info("warmed up in the background: {} more one-route edits of {} routes in {} ms{}", edits - before,
+        before >= SMALL_EDITS ? EDIT_ROUTES : edits <= SMALL_EDITS ? SMALL_ROUTES
+            : SMALL_ROUTES + " then " + EDIT_ROUTES, (System.nanoTime() - start) / 1_000_000,
         quiet ? ", until the JIT was quiet" : stopped ? ", until a change came" : ", stopped before the JIT was quiet");
     return edits - before;
   }
@@ -310,8 +312,11 @@ public final class Warmup {
   static Model edited(Model model, int e) {
     List<Route> routes = new ArrayList<>(model.routes());
     int r = Math.floorMod(e * 37, routes.size());
-    while (routes.get(r).rollout().canary().isEmpty()) {
+    for (int i = 0; i < routes.size() && routes.get(r).rollout().canary().isEmpty(); i++) {
       r = (r + 1) % routes.size(); // a weight needs a canary
+    }
+    if (routes.get(r).rollout().canary().isEmpty()) {
+      return model; // no route has one
     }
     Route route = routes.get(r);
     Rollout rollout = route.rollout();
@@ -321,7 +326,7 @@ public final class Warmup {
     if (e % 3 == 2) {
       backends = new ArrayList<>(backends);
       int b = Math.floorMod(e * 13, backends.size());
-      while (backends.get(b).endpoints().get(0).zone().isEmpty()) {
+      for (int i = 0; i < backends.size() && backends.get(b).endpoints().get(0).zone().isEmpty(); i++) {
         // a backend with zones: its endpoints are mappings in the file whatever their state, so the edit moves
         // no item to other lines (the parser reuses an item only where it was)
         b = (b + 1) % backends.size();
