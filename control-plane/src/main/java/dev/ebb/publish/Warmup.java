@@ -74,8 +74,8 @@ public final class Warmup {
 
   /**
    * What a warm-up did: {@code builds} of synthetic configs that change throughout, then {@code edits} of one
-   * route at a time ({@value #SMALL_EDITS} on {@value #SMALL_ROUTES} routes, then on {@value #EDIT_ROUTES}); runs of as many builds and edits end on the same
-   * {@code lastVersion}: no state is carried.
+   * route at a time ({@value #SMALL_EDITS} on {@value #SMALL_ROUTES} routes, then on {@value #EDIT_ROUTES}); runs
+   * of as many builds and edits end on the same {@code lastVersion}: no state is carried.
    */
   public record Result(int builds, int edits, long bytes, String lastVersion, Duration buildsTook, Duration took,
       int parsedItems) {}
@@ -116,7 +116,7 @@ public final class Warmup {
     LOG.info("warmed up the config build: {} builds of up to {} routes ({} KiB serialized) in {} ms, {} one-route "
         + "edits of {} routes in {} ms ({} file items parsed), then {} ms for the JIT", r.builds(),
         routesAt(Math.max(0, r.builds() - 1)), r.bytes() / 1024, r.buildsTook().toMillis(), r.edits(),
-        edits <= SMALL_EDITS ? SMALL_ROUTES : SMALL_ROUTES + " then " + EDIT_ROUTES,
+        editSizes(0, edits),
         r.took().minus(r.buildsTook()).toMillis(), r.parsedItems(), jitMs);
     return Duration.ofNanos(System.nanoTime() - start);
   }
@@ -172,10 +172,17 @@ public final class Warmup {
       }
     }
     LOG.info("warmed up in the background: {} more one-route edits of {} routes in {} ms{}", edits - before,
-        before >= SMALL_EDITS ? EDIT_ROUTES : edits <= SMALL_EDITS ? SMALL_ROUTES
-            : SMALL_ROUTES + " then " + EDIT_ROUTES, (System.nanoTime() - start) / 1_000_000,
+        editSizes(before, edits), (System.nanoTime() - start) / 1_000_000,
         quiet ? ", until the JIT was quiet" : stopped ? ", until a change came" : ", stopped before the JIT was quiet");
     return edits - before;
+  }
+
+  /** The sizes of the configs edits {@code from} (inclusive) to {@code to} (exclusive) were made on, for the log. */
+  static String editSizes(int from, int to) {
+    if (from >= SMALL_EDITS) {
+      return String.valueOf(EDIT_ROUTES);
+    }
+    return to <= SMALL_EDITS ? String.valueOf(SMALL_ROUTES) : SMALL_ROUTES + " then " + EDIT_ROUTES;
   }
 
   /**
@@ -346,11 +353,11 @@ public final class Warmup {
     StringBuilder y = new StringBuilder(model.routes().size() * 400 + 1024);
     y.append("# Ebb's warm-up\n");
     // fields at their defaults are left out, as people write files
-    if (!model.listeners().equals(List.of(ListenerSpec.DEFAULT))) {
+    boolean defaultListener = model.listeners().equals(List.of(ListenerSpec.DEFAULT));
+    if (!defaultListener) {
       y.append("listeners:\n");
     }
-    for (ListenerSpec l : model.listeners().equals(List.of(ListenerSpec.DEFAULT)) ? List.<ListenerSpec>of()
-        : model.listeners()) {
+    for (ListenerSpec l : defaultListener ? List.<ListenerSpec>of() : model.listeners()) {
       y.append("  - name: ").append(l.name()).append("\n    address: ").append(l.address())
           .append("\n    port: ").append(l.port()).append('\n');
       if (!l.nodeClusters().isEmpty()) {
