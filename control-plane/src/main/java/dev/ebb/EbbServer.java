@@ -261,9 +261,13 @@ public final class EbbServer implements AutoCloseable {
     java.util.function.BooleanSupplier stop = () -> pipeline.generation() > 1;
     Thread t = new Thread(() -> {
       try (serving) {
+        // the first real changes then find the transport's code compiled too (framing, flow control, buffers)
+        serving.overTransport();
         warmup.inBackground(WARMUP_BACKGROUND_MAX, busy, stop);
       } catch (RuntimeException e) {
-        LOG.warn("the background warm-up stopped: {}", e.toString());
+        if (!Thread.currentThread().isInterrupted()) {
+          LOG.warn("the background warm-up stopped: {}", e.toString());
+        }
       }
     }, "ebb-warmup");
     t.setDaemon(true);

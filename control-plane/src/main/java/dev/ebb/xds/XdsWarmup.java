@@ -10,20 +10,34 @@ import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DeltaDiscoveryResponse;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryRequest;
 import io.envoyproxy.envoy.service.discovery.v3.DiscoveryResponse;
+import io.grpc.ManagedChannel;
 import io.grpc.MethodDescriptor;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.ClientCallStreamObserver;
+import io.grpc.stub.ClientResponseObserver;
+import io.grpc.stub.StreamObserver;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.Consumer;
 
 /**
@@ -32,9 +46,19 @@ import java.util.function.Consumer;
  * ({@link dev.ebb.publish.Warmup}). Each response is planned by {@link ResponsePlanner}, built and serialized as
  * the transport would, and ACKed the way the client would, so the first real changes plan and serialize their
  * responses in compiled code. Nothing leaves the process and nothing is shared with the real cache.
+ *
+ * <p>{@link #overTransport()} moves the simulated streams onto a private gRPC server on a loopback port, with
+ * the real {@link AdsService} and gRPC channels as clients: then the transport's code (framing, flow control,
+ * Netty's buffers, the call's executor) runs on every response and ACK, as it will for the first real change.
+ * Each config then waits until every stream has ACKed what it was sent.
  */
 public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(XdsWarmup.class);
   static final int STREAMS_PER_KIND = 30;
+  /** Over the transport: how long a config may take to be ACKed by every stream before the warm-up goes on. */
+  static final long SETTLE_MAX_MS = 5_000;
+  /** Over the transport: no message for this long, with every response ACKed, means the streams are settled. */
+  private static final long SETTLED_QUIET_NANOS = 2_000_000;
   private static final List<String> ENVOY_ORDER = List.of(TypeUrl.CLUSTER.url(), TypeUrl.ENDPOINT.url(),
       TypeUrl.LISTENER.url(), TypeUrl.SCOPED_ROUTE.url(), TypeUrl.ROUTE.url());
 
@@ -49,10 +73,18 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
   private final SotwRequestMarshaller sotwIn = new SotwRequestMarshaller();
   private final List<Client> clients = new ArrayList<>();
   private final ArrayDeque<Runnable> pending = new ArrayDeque<>();
-  private XdsSnapshot current;
-  private long responses;
-  private long bytes;
-  private long problems;
+  private volatile XdsSnapshot current;
+  private volatile long responses;
+  private volatile long bytes;
+  private volatile long problems;
+  /** The loopback server, its clients' channels (one per kind) and the thread their callbacks run on. */
+  private XdsServer server;
+  private final List<ManagedChannel> channels = new ArrayList<>();
+  private ExecutorService clientThread;
+  private volatile long lastMessageNanos;
+  private volatile Throwable failure;
+  private volatile int streamsWanted;
+  private long unsettled;
 
   /** How many responses the simulated clients received and how many bytes they were. */
   public long responses() {
@@ -68,34 +100,147 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
     return problems;
   }
 
+  /** Configs, over the transport, that were not ACKed by every stream within {@value #SETTLE_MAX_MS} ms. */
+  long unsettled() {
+    return unsettled;
+  }
+
   XdsCache cache() {
     return cache;
   }
 
+  /** The loopback port the simulated streams use, or 0 while they run in process. */
+  int port() {
+    return server == null ? 0 : server.port();
+  }
+
   /** Every simulated client holds what the current config has for it, of every type it subscribes to. */
   boolean allInSync() {
-    return !clients.isEmpty() && clients.stream().allMatch(Client::inSync);
+    return Boolean.TRUE.equals(onClients(() -> !clients.isEmpty() && clients.stream().allMatch(Client::inSync)));
+  }
+
+  /**
+   * From now on the simulated streams run through a private gRPC server on a loopback port (the streams in
+   * process are closed, and opened again over the transport); returns that port. A failure leaves them in process.
+   */
+  public synchronized int overTransport() {
+    if (server != null) {
+      return server.port();
+    }
+    closeClients();
+    try {
+      server = new XdsServer(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), cache).start();
+      clientThread = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "ebb-warmup-clients");
+        t.setDaemon(true);
+        return t;
+      });
+      for (int i = 0; i < Kind.values().length; i++) {
+        channels.add(NettyChannelBuilder.forAddress(new InetSocketAddress(InetAddress.getLoopbackAddress(),
+            server.port())).usePlaintext().executor(clientThread).maxInboundMessageSize(Integer.MAX_VALUE).build());
+      }
+      if (current != null) {
+        onClients(() -> {
+          startClients();
+          return null;
+        });
+        settle();
+      }
+      return server.port();
+    } catch (RuntimeException e) {
+      LOG.info("the warm-up's streams stay in process: no loopback server ({})", e.toString());
+      closeTransport();
+      return 0;
+    }
   }
 
   @Override
-  public void accept(XdsSnapshot snapshot) {
+  public synchronized void accept(XdsSnapshot snapshot) {
     current = snapshot;
     cache.publish(snapshot);
-    if (clients.isEmpty()) {
-      long id = -1;
-      for (int i = 0; i < STREAMS_PER_KIND; i++) {
-        clients.add(new Client(id--, Kind.ENVOY_SOTW, i));
-        clients.add(new Client(id--, Kind.ENVOY_DELTA, i));
-        clients.add(new Client(id--, Kind.GRPC, i));
+    onClients(() -> {
+      if (clients.isEmpty()) {
+        startClients();
+      } else {
+        clients.forEach(Client::resubscribe); // names that came or went with this config
       }
-      clients.forEach(Client::start);
+      return null;
+    });
+    if (server == null) {
+      Runnable next;
+      while ((next = pending.poll()) != null) {
+        next.run();
+      }
     } else {
-      clients.forEach(Client::resubscribe); // names that came or went with this config
+      settle();
     }
-    Runnable next;
-    while ((next = pending.poll()) != null) {
-      next.run();
+  }
+
+  private void startClients() {
+    long id = -1;
+    for (int i = 0; i < STREAMS_PER_KIND; i++) {
+      for (Kind kind : Kind.values()) {
+        clients.add(server == null ? new Local(id--, kind, i) : new Remote(kind, i, channels.get(kind.ordinal())));
+      }
     }
+    streamsWanted = clients.size();
+    clients.forEach(Client::start);
+  }
+
+  /** Runs on the thread the remote clients' callbacks run on (in process: this one); null when interrupted. */
+  private <T> T onClients(java.util.concurrent.Callable<T> task) {
+    try {
+      if (clientThread == null) {
+        return task.call();
+      }
+      return clientThread.submit(task).get(SETTLE_MAX_MS, TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt(); // the warm-up ends: its loop sees the flag
+      return null;
+    } catch (ExecutionException e) {
+      throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
+    } catch (TimeoutException e) {
+      throw new IllegalStateException("the warm-up's clients did not answer within " + SETTLE_MAX_MS + " ms");
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /**
+   * Over the transport: until every stream has opened and ACKed every response it was sent, and no message
+   * moved for a moment (a request may still be on its way), at most {@value #SETTLE_MAX_MS} ms.
+   */
+  private void settle() {
+    long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(SETTLE_MAX_MS);
+    while (System.nanoTime() < deadline && !Thread.currentThread().isInterrupted()) {
+      if (failure != null) {
+        Throwable f = failure;
+        throw new IllegalStateException("a warm-up stream over the loopback failed: " + f, f);
+      }
+      if (System.nanoTime() - lastMessageNanos > SETTLED_QUIET_NANOS && allAcked()) {
+        return;
+      }
+      LockSupport.parkNanos(200_000);
+    }
+    unsettled++;
+  }
+
+  /** Every stream of the private cache is open and has ACKed (or NACKed) the last response of each type. */
+  private boolean allAcked() {
+    Collection<StreamState> streams = cache.streams();
+    if (streams.size() < streamsWanted) {
+      return false;
+    }
+    for (StreamState s : streams) {
+      synchronized (s) {
+        for (StreamState.TypeState ts : s.types.values()) {
+          if (ts.sentNonce != null && !ts.sentNonce.equals(ts.ackedNonce) && !ts.sentNonce.equals(ts.nackedNonce)) {
+            return false;
+          }
+        }
+      }
+    }
+    return true;
   }
 
   /** The bytes of a marshaller's stream, drained as grpc's framer drains it. */
@@ -113,32 +258,70 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
     return out.size();
   }
 
-  @Override
-  public void close() {
-    clients.forEach(c -> cache.closed(c.stream));
+  private void closeClients() {
+    List<Client> open = List.copyOf(clients);
     clients.clear();
+    open.forEach(Client::close);
+  }
+
+  private void closeTransport() {
+    channels.forEach(ManagedChannel::shutdownNow);
+    channels.clear();
+    if (server != null) {
+      server.close();
+      server = null;
+    }
+    if (clientThread != null) {
+      clientThread.shutdownNow();
+      clientThread = null;
+    }
+  }
+
+  @Override
+  public synchronized void close() {
+    if (server != null) {
+      LOG.info("the warm-up's {} streams over a loopback port got {} responses ({} KiB){}", streamsWanted, responses,
+          bytes / 1024, unsettled == 0 ? "" : "; " + unsettled + " configs were not ACKed by every stream within "
+              + SETTLE_MAX_MS + " ms");
+    }
+    try {
+      onClients(() -> {
+        closeClients();
+        return null;
+      });
+    } catch (RuntimeException e) {
+      LOG.debug("warm-up clients not closed: {}", e.toString());
+    }
+    closeTransport();
   }
 
   private enum Kind { ENVOY_SOTW, ENVOY_DELTA, GRPC }
 
-  /** One simulated node: answers each response with an ACK, as Envoy or gRPC would, through the real cache. */
-  private final class Client implements StreamState.Sender {
+  /** One simulated node: answers each response with an ACK, as Envoy or gRPC would. */
+  private abstract class Client {
     final Kind kind;
     final int index;
     final Node node;
-    final StreamState stream;
     /** Per type URL: the names asked for last (empty: wildcard), and the version of the last response. */
     final Map<String, List<String>> names = new HashMap<>();
     final Map<String, String> versions = new HashMap<>();
+    /** Per type URL: the names asked for before the last list. */
+    final Map<String, List<String>> askedBefore = new HashMap<>();
 
-    Client(long id, Kind kind, int index) {
+    Client(Kind kind, int index) {
       this.kind = kind;
       this.index = index;
       this.node = Node.newBuilder().setId("warmup-" + kind + "-" + index)
           .setCluster(kind == Kind.GRPC ? "" : index % 2 == 0 ? "" : "warm")
           .setUserAgentName(kind == Kind.GRPC ? "gRPC Java" : "envoy").build();
-      this.stream = cache.open(id, this);
     }
+
+    /** Sends a request of this client's kind. */
+    abstract void ask(DiscoveryRequest request);
+
+    abstract void ask(DeltaDiscoveryRequest request);
+
+    abstract void close();
 
     NodeGroup group() {
       return NodeGroup.of(node);
@@ -194,6 +377,7 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
         List<String> gone = new ArrayList<>(had == null ? List.of() : had);
         gone.removeAll(new java.util.HashSet<>(wanted));
         names.put(type, wanted);
+        askedBefore.put(type, had == null ? List.of() : had);
         request(type, versions.getOrDefault(type, ""), "", wanted, gone);
       }
     }
@@ -215,13 +399,61 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
         if (nonce.isEmpty()) {
           b.addAllResourceNamesSubscribe(subscribe).addAllResourceNamesUnsubscribe(unsubscribe);
         }
-        // read from its bytes by the marshallers the transport uses
-        cache.onDeltaRequest(stream, DELTA_IN.parse(new ByteArrayInputStream(b.build().toByteArray())));
+        ask(b.build());
       } else {
-        DiscoveryRequest r = DiscoveryRequest.newBuilder().setNode(node).setTypeUrl(type)
-            .setVersionInfo(version).setResponseNonce(nonce).addAllResourceNames(subscribe).build();
-        cache.onSotwRequest(stream, sotwIn.parse(new ByteArrayInputStream(r.toByteArray())));
+        ask(DiscoveryRequest.newBuilder().setNode(node).setTypeUrl(type).setVersionInfo(version)
+            .setResponseNonce(nonce).addAllResourceNames(subscribe).build());
       }
+    }
+
+    /** What the client does with a response: checks it, takes its version, and returns the ACK to send. */
+    Runnable received(Message response) {
+      responses++;
+      if (response instanceof DiscoveryResponse r) {
+        // over the transport a response may answer the list asked for before the last one (it was on its way);
+        // in process each response answers the last one
+        List<String> asked = names.getOrDefault(r.getTypeUrl(), List.of());
+        int allowed = this instanceof Remote
+            ? Math.max(asked.size(), askedBefore.getOrDefault(r.getTypeUrl(), List.of()).size()) : asked.size();
+        if (!asked.isEmpty() && r.getResourcesCount() > allowed) {
+          problems++;
+        }
+        return () -> {
+          versions.put(r.getTypeUrl(), r.getVersionInfo());
+          request(r.getTypeUrl(), r.getVersionInfo(), r.getNonce(), names.getOrDefault(r.getTypeUrl(), List.of()),
+              List.of());
+        };
+      }
+      DeltaDiscoveryResponse r = (DeltaDiscoveryResponse) response;
+      return () -> {
+        versions.put(r.getTypeUrl(), r.getSystemVersionInfo());
+        request(r.getTypeUrl(), "", r.getNonce(), List.of(), List.of());
+      };
+    }
+  }
+
+  /** A client called by the cache directly; its requests are read from their bytes by the transport's marshallers. */
+  private final class Local extends Client implements StreamState.Sender {
+    final StreamState stream;
+
+    Local(long id, Kind kind, int index) {
+      super(kind, index);
+      this.stream = cache.open(id, this);
+    }
+
+    @Override
+    void ask(DiscoveryRequest request) {
+      cache.onSotwRequest(stream, sotwIn.parse(new ByteArrayInputStream(request.toByteArray())));
+    }
+
+    @Override
+    void ask(DeltaDiscoveryRequest request) {
+      cache.onDeltaRequest(stream, DELTA_IN.parse(new ByteArrayInputStream(request.toByteArray())));
+    }
+
+    @Override
+    void close() {
+      cache.closed(stream);
     }
 
     @Override
@@ -235,22 +467,73 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
       // the cache has finished with this request
       bytes += written(response instanceof DeltaDiscoveryResponse d ? DELTA_OUT.stream(d)
           : SOTW_OUT.stream((DiscoveryResponse) response));
-      responses++;
-      if (response instanceof DiscoveryResponse r) {
-        List<String> asked = names.getOrDefault(r.getTypeUrl(), List.of());
-        if (!asked.isEmpty() && r.getResourcesCount() > asked.size()) {
-          problems++;
+      pending.add(received(response));
+    }
+  }
+
+  /** A client on a gRPC channel to the loopback server; its callbacks run on the clients' one thread. */
+  private final class Remote extends Client {
+    private final StreamObserver<DiscoveryRequest> sotw;
+    private final StreamObserver<DeltaDiscoveryRequest> delta;
+    private ClientCallStreamObserver<?> call;
+
+    Remote(Kind kind, int index, ManagedChannel channel) {
+      super(kind, index);
+      AggregatedDiscoveryServiceGrpc.AggregatedDiscoveryServiceStub stub =
+          AggregatedDiscoveryServiceGrpc.newStub(channel);
+      if (kind == Kind.ENVOY_DELTA) {
+        this.delta = stub.deltaAggregatedResources(new Responses<>());
+        this.sotw = null;
+      } else {
+        this.sotw = stub.streamAggregatedResources(new Responses<>());
+        this.delta = null;
+      }
+    }
+
+    @Override
+    void ask(DiscoveryRequest request) {
+      lastMessageNanos = System.nanoTime();
+      sotw.onNext(request);
+    }
+
+    @Override
+    void ask(DeltaDiscoveryRequest request) {
+      lastMessageNanos = System.nanoTime();
+      delta.onNext(request);
+    }
+
+    @Override
+    void close() {
+      if (call != null) {
+        call.cancel("warm-up over", null);
+      }
+    }
+
+    private final class Responses<Q, R extends Message> implements ClientResponseObserver<Q, R> {
+      @Override
+      public void beforeStart(ClientCallStreamObserver<Q> requests) {
+        call = requests;
+      }
+
+      @Override
+      public void onNext(R response) {
+        lastMessageNanos = System.nanoTime();
+        bytes += response.getSerializedSize();
+        received(response).run();
+      }
+
+      @Override
+      public void onError(Throwable t) {
+        if (clients.contains(Remote.this)) {
+          failure = t;
         }
-        pending.add(() -> {
-          versions.put(r.getTypeUrl(), r.getVersionInfo());
-          request(r.getTypeUrl(), r.getVersionInfo(), r.getNonce(), names.getOrDefault(r.getTypeUrl(), List.of()),
-              List.of());
-        });
-      } else if (response instanceof DeltaDiscoveryResponse r) {
-        pending.add(() -> {
-          versions.put(r.getTypeUrl(), r.getSystemVersionInfo());
-          request(r.getTypeUrl(), "", r.getNonce(), List.of(), List.of());
-        });
+      }
+
+      @Override
+      public void onCompleted() {
+        if (clients.contains(Remote.this)) {
+          failure = new IllegalStateException("the loopback server ended a warm-up stream");
+        }
       }
     }
   }

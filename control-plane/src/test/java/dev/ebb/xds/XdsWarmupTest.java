@@ -1,11 +1,17 @@
 package dev.ebb.xds;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.ebb.publish.TypeUrl;
 import dev.ebb.publish.Warmup;
 import dev.ebb.translate.EnvoyTranslator;
+import java.net.ConnectException;
+import java.net.InetAddress;
+import java.net.Socket;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** The serving half of the warm-up really drives the stream tracker: every simulated stream is answered and ACKs. */
@@ -20,26 +26,69 @@ class XdsWarmupTest {
       assertThat(serving.cache().streams()).hasSize(3 * XdsWarmup.STREAMS_PER_KIND);
       // at least one response per stream and type, and more as the configs change
       assertThat(serving.responses()).isGreaterThan(4L * 3 * XdsWarmup.STREAMS_PER_KIND);
-      for (StreamState s : serving.cache().streams()) {
-        synchronized (s) {
-          for (TypeUrl t : new TypeUrl[] {TypeUrl.CLUSTER, TypeUrl.ENDPOINT, TypeUrl.LISTENER, TypeUrl.ROUTE}) {
-            StreamState.TypeState ts = s.types.get(t);
-            assertThat(ts).as("%s %s", s.nodeId(), t).isNotNull();
-            assertThat(ts.sentNonce).as("%s %s answered", s.nodeId(), t).isNotNull();
-            assertThat(ts.ackedNonce).as("%s %s ACKed its last response", s.nodeId(), t).isEqualTo(ts.sentNonce);
-            assertThat(ts.nackedVersion).isNull();
+      everyStreamAckedEachType(serving.cache());
+    }
+  }
+
+  @Test
+  void overTheTransportEveryStreamGoesThroughALoopbackServerAndEachConfigIsAckedBeforeTheNext() throws Exception {
+    XdsWarmup serving = new XdsWarmup();
+    int port;
+    try (serving) {
+      Warmup.run(EnvoyTranslator.Settings.DEFAULT, Duration.ofMinutes(1), 3, 0, serving); // in process first
+      port = serving.overTransport();
+      assertThat(port).isPositive();
+      long before = serving.responses();
+      List<String> behind = new ArrayList<>();
+      Warmup.run(EnvoyTranslator.Settings.DEFAULT, Duration.ofMinutes(1), 8, 4, snapshot -> {
+        serving.accept(snapshot);
+        // the config reached every stream, and every stream ACKed it, before the warm-up makes the next one
+        for (StreamState s : serving.cache().streams()) {
+          synchronized (s) {
+            s.types.forEach((t, ts) -> {
+              if (ts.sentNonce != null && !ts.sentNonce.equals(ts.ackedNonce)) {
+                behind.add(s.nodeId() + " " + t + " after " + snapshot.version());
+              }
+            });
           }
         }
-      }
-      // Envoy nodes of the "warm" cluster have the TLS listener, scoped by host: they ask for scopes (SRDS) too
-      long scoped = serving.cache().streams().stream().filter(s -> {
-        synchronized (s) {
-          StreamState.TypeState ts = s.types.get(TypeUrl.SCOPED_ROUTE);
-          return ts != null && ts.sentNonce != null && ts.sentNonce.equals(ts.ackedNonce);
-        }
-      }).count();
-      assertThat(scoped).isEqualTo(XdsWarmup.STREAMS_PER_KIND); // half of each Envoy kind
+      });
+
+      assertThat(behind).isEmpty();
+      assertThat(serving.unsettled()).isZero();
+      assertThat(serving.problems()).isZero();
+      assertThat(serving.allInSync()).isTrue();
+      assertThat(serving.responses() - before).isGreaterThan(4L * 3 * XdsWarmup.STREAMS_PER_KIND);
+      // the streams in process were closed; each one now is a call on the loopback server (whose ids count up
+      // from 1; the streams in process have negative ones)
+      assertThat(serving.cache().streams()).hasSize(3 * XdsWarmup.STREAMS_PER_KIND).allMatch(s -> s.id > 0);
+      everyStreamAckedEachType(serving.cache());
     }
+    assertThat(serving.port()).isZero();
+    assertThatThrownBy(() -> new Socket(InetAddress.getLoopbackAddress(), port).close())
+        .as("the loopback server is closed with the warm-up").isInstanceOf(ConnectException.class);
+  }
+
+  private static void everyStreamAckedEachType(XdsCache cache) {
+    for (StreamState s : cache.streams()) {
+      synchronized (s) {
+        for (TypeUrl t : new TypeUrl[] {TypeUrl.CLUSTER, TypeUrl.ENDPOINT, TypeUrl.LISTENER, TypeUrl.ROUTE}) {
+          StreamState.TypeState ts = s.types.get(t);
+          assertThat(ts).as("%s %s", s.nodeId(), t).isNotNull();
+          assertThat(ts.sentNonce).as("%s %s answered", s.nodeId(), t).isNotNull();
+          assertThat(ts.ackedNonce).as("%s %s ACKed its last response", s.nodeId(), t).isEqualTo(ts.sentNonce);
+          assertThat(ts.nackedVersion).isNull();
+        }
+      }
+    }
+    // Envoy nodes of the "warm" cluster have the TLS listener, scoped by host: they ask for scopes (SRDS) too
+    long scoped = cache.streams().stream().filter(s -> {
+      synchronized (s) {
+        StreamState.TypeState ts = s.types.get(TypeUrl.SCOPED_ROUTE);
+        return ts != null && ts.sentNonce != null && ts.sentNonce.equals(ts.ackedNonce);
+      }
+    }).count();
+    assertThat(scoped).isEqualTo(XdsWarmup.STREAMS_PER_KIND); // half of each Envoy kind
   }
 
   @Test
