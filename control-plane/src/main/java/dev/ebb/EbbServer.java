@@ -122,6 +122,10 @@ public final class EbbServer implements AutoCloseable {
   private volatile Thread warmupThread;
   /** The translator's warnings about the last published config (UpstreamProtocols), for /status. */
   private volatile List<ConfigError> translationWarnings = List.of();
+  /** What the xDS cache and server report to, and what the warm-up's private ones report to. */
+  final XdsEvents xdsEvents;
+  final XdsEvents warmupEvents;
+
   /** The desired state those warnings were computed from (publisher thread only). */
   private dev.ebb.rollout.DesiredState protocolsInput;
 
@@ -140,6 +144,9 @@ public final class EbbServer implements AutoCloseable {
     XdsCache[] cacheRef = new XdsCache[1];
     this.metrics = new EbbMetrics(() -> cacheRef[0] == null ? List.of() : cacheRef[0].streams(), load);
     XdsEvents allEvents = XdsEvents.both(events, XdsEvents.both(rejections, metrics));
+    this.xdsEvents = allEvents;
+    // the warm-up's streams report to listeners of the same classes, in the same places, that record nothing
+    this.warmupEvents = allEvents.idle();
     this.cache = new XdsCache(clock, allEvents);
     cacheRef[0] = cache;
     LrsService lrs = new LrsService(load, config.loadReportInterval());
@@ -225,7 +232,7 @@ public final class EbbServer implements AutoCloseable {
   public EbbServer start() {
     // the first build after a change, and its responses, run compiled code (SPEC 8); Settings change values,
     // not code paths
-    dev.ebb.xds.XdsWarmup serving = new dev.ebb.xds.XdsWarmup();
+    dev.ebb.xds.XdsWarmup serving = new dev.ebb.xds.XdsWarmup(warmupEvents);
     Optional<dev.ebb.publish.Warmup> warmup = dev.ebb.publish.Warmup.once(EnvoyTranslator.Settings.DEFAULT, serving);
     try {
       warmup.ifPresent(w -> w.beforeReady(WARMUP_BUDGET));
@@ -400,6 +407,11 @@ public final class EbbServer implements AutoCloseable {
   /** A NACK becomes a ConfigRejected Event on the route Services whose resources were rejected. */
   private final class RejectionEvents implements XdsEvents {
     volatile KubeStatusWriter writer;
+
+    @Override
+    public XdsEvents idle() {
+      return new RejectionEvents(); // no writer: writes nothing
+    }
 
     @Override
     public void nacked(StreamState stream, TypeUrl type, String version, String detail, Set<String> names) {

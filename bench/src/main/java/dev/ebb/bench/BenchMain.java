@@ -30,6 +30,8 @@ import org.openjdk.jmh.runner.options.TimeValue;
  * (also: naive) --workloads one,many,endpoint --changes 50 --warmup 10 --warmup-max 300 --jit-quiet-ms 100 --quiet-jit-before-first-s 0 --endpoint-changes 20 --routes 1000
  * --debounce-ms 5 --server-heap 6g --streams-per-connection 100 --grpc-hot-share 0.5 --skip-jmh false
  * --jmh-only false --server-jfr PREFIX --verbose false --runs-dir bench/target/runs --out bench/target/results.md.
+ * The server's recording uses JFR's "profile" settings unless {@code -Debb.bench.jfr.settings=FILE.jfc} names
+ * others (e.g. every compilation: jdk.Compilation with a 0 ms threshold).
  */
 public final class BenchMain {
   private final Map<String, String> opts = new TreeMap<>();

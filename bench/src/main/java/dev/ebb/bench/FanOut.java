@@ -93,7 +93,7 @@ final class FanOut {
       command.add("-XX:+UnlockDiagnosticVMOptions");
       command.add("-XX:+DebugNonSafepoints");
       command.add("-XX:StartFlightRecording=filename=" + s.jfrPrefix() + "-" + mode + "-" + kind.label + "-" + n
-          + ".jfr,settings=profile");
+          + ".jfr,settings=" + System.getProperty("ebb.bench.jfr.settings", "profile"));
     }
     command.addAll(List.of("-cp", System.getProperty("java.class.path"), BenchServer.class.getName(), mode,
         file.toString(), String.valueOf(port), String.valueOf(s.debounceMs())));
@@ -279,6 +279,7 @@ final class FanOut {
         : x.holdsMovedBackend() && x.edsToken != expectedEds()).toList();
     ask("mark");
     int failed = SimNode.FAILED.get();
+    java.time.Instant at = java.time.Instant.now();
     long t0 = write(true);
     boolean reached = waitFor(() -> SimNode.FAILED.get() != failed || mustGet.stream().allMatch(x -> rds
         ? x.rdsToken == expectedRds(x) : x.edsToken == expectedEds()), Duration.ofMinutes(2));
@@ -292,8 +293,9 @@ final class FanOut {
     double ms = reached ? (last - t0) / 1e6 : Double.NaN;
     double publish = firstResponse == 0 ? Double.NaN : (firstResponse - t0) / 1e6;
     if (s.verbose()) {
-      System.out.printf("    %s change %d: %d nodes, %.1f ms (first response after %.1f ms)%n", workload,
-          changeCount, mustGet.size(), ms, publish);
+      // the time of day finds the change in a profile (--server-jfr)
+      System.out.printf("    %s change %d at %s: %d nodes, %.1f ms (first response after %.1f ms)%n", workload,
+          changeCount, at, mustGet.size(), ms, publish);
     }
     return new double[] {ms, publish, mustGet.size()};
   }

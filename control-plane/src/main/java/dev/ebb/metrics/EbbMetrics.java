@@ -57,13 +57,25 @@ public final class EbbMetrics implements XdsEvents, Pipeline.Listener {
   private volatile Supplier<Source> source = () -> null;
 
   public EbbMetrics(Supplier<java.util.Collection<StreamState>> streams, LoadTracker load) {
+    this(streams, load, true);
+  }
+
+  /** Metrics nobody reads, without the JVM's meters (see {@link XdsEvents#idle()}). */
+  @Override
+  public EbbMetrics idle() {
+    return new EbbMetrics(List::of, new LoadTracker(java.time.Clock.systemUTC()), false);
+  }
+
+  private EbbMetrics(Supplier<java.util.Collection<StreamState>> streams, LoadTracker load, boolean jvm) {
     this.load = load;
-    new JvmMemoryMetrics().bindTo(registry);
-    new JvmGcMetrics().bindTo(registry);
-    new JvmThreadMetrics().bindTo(registry);
-    new ClassLoaderMetrics().bindTo(registry);
-    new ProcessorMetrics().bindTo(registry);
-    new UptimeMetrics().bindTo(registry);
+    if (jvm) {
+      new JvmMemoryMetrics().bindTo(registry);
+      new JvmGcMetrics().bindTo(registry);
+      new JvmThreadMetrics().bindTo(registry);
+      new ClassLoaderMetrics().bindTo(registry);
+      new ProcessorMetrics().bindTo(registry);
+      new UptimeMetrics().bindTo(registry);
+    }
     preRegister();
     propagation = Timer.builder("ebb.config.propagation")
         .description("From a source change being seen to a node ACKing everything it sent that node; one sample"

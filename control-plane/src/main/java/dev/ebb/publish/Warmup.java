@@ -1,6 +1,7 @@
 package dev.ebb.publish;
 
 import dev.ebb.api.file.FileConfigParser;
+import dev.ebb.api.file.LastGood;
 import dev.ebb.api.file.ParsedConfig;
 import dev.ebb.api.model.Backend;
 import dev.ebb.api.model.Endpoint;
@@ -229,6 +230,7 @@ public final class Warmup {
   private final FileConfigParser.Incremental parser = new FileConfigParser.Incremental();
   private final Consumer<XdsSnapshot> serving;
   private DrainState drains = DrainState.EMPTY;
+  private Model lastGood = Model.EMPTY;
   private XdsSnapshot previous;
   private int builds;
   private int parsed;
@@ -302,7 +304,14 @@ public final class Warmup {
   private boolean build(Model model, Instant now, long deadline) {
     ParsedConfig read = parser.parse(yaml(model), "warmup.yaml");
     parsed += read.routes().size() + read.backends().size();
-    RolloutEngine.Result step = RolloutEngine.step(model, drains, now);
+    // as the file source does: the read merged with the last good config, then the certificates (here: made up)
+    LastGood.Result merged = LastGood.merge(lastGood, read);
+    if (!read.errors().isEmpty() || !merged.errors().isEmpty()) {
+      throw new IllegalStateException("the warm-up's own file has errors: " + read.errors() + merged.errors());
+    }
+    lastGood = merged.model();
+    Model next = lastGood.withTls(model.listeners(), model.secrets());
+    RolloutEngine.Result step = RolloutEngine.step(next, drains, now);
     drains = step.next();
     if (System.nanoTime() >= deadline) {
       return false;

@@ -34,63 +34,81 @@ public interface XdsEvents {
   /** A node ACKed everything a published change sent it, {@code took} after the change was first seen. */
   default void propagated(StreamState stream, java.time.Duration took) {}
 
+  /**
+   * A listener of this one's class that records nothing anyone reads, for the warm-up's private streams: the JIT
+   * compiles the cache's calls to its listeners for the classes the warm-up showed it, and a listener of another
+   * class at the first real change would send the cache's largest methods back to the interpreter. By default
+   * {@link #NONE} (a listener that cannot be copied so costs that one recompilation).
+   */
+  default XdsEvents idle() {
+    return NONE;
+  }
+
   /** Both listeners, in order. */
   static XdsEvents both(XdsEvents a, XdsEvents b) {
-    return new XdsEvents() {
-      @Override
-      public void streamOpened(StreamState stream) {
-        a.streamOpened(stream);
-        b.streamOpened(stream);
-      }
+    return new Both(a, b);
+  }
 
-      @Override
-      public void streamClosed(StreamState stream) {
-        a.streamClosed(stream);
-        b.streamClosed(stream);
-      }
+  /** Both listeners, in order. */
+  record Both(XdsEvents a, XdsEvents b) implements XdsEvents {
+    @Override
+    public XdsEvents idle() {
+      return new Both(a.idle(), b.idle());
+    }
 
-      @Override
-      public void pushed(StreamState stream, TypeUrl type, String version, int resources, int bytes) {
-        a.pushed(stream, type, version, resources, bytes);
-        b.pushed(stream, type, version, resources, bytes);
-      }
+    @Override
+    public void streamOpened(StreamState stream) {
+      a.streamOpened(stream);
+      b.streamOpened(stream);
+    }
 
-      @Override
-      public void responded(StreamState stream, TypeUrl type, com.google.protobuf.Message response) {
-        a.responded(stream, type, response);
-        b.responded(stream, type, response);
-      }
+    @Override
+    public void streamClosed(StreamState stream) {
+      a.streamClosed(stream);
+      b.streamClosed(stream);
+    }
 
-      @Override
-      public void acked(StreamState stream, TypeUrl type, String version) {
-        a.acked(stream, type, version);
-        b.acked(stream, type, version);
-      }
+    @Override
+    public void pushed(StreamState stream, TypeUrl type, String version, int resources, int bytes) {
+      a.pushed(stream, type, version, resources, bytes);
+      b.pushed(stream, type, version, resources, bytes);
+    }
 
-      @Override
-      public void limitHit(String limit, String detail) {
-        a.limitHit(limit, detail);
-        b.limitHit(limit, detail);
-      }
+    @Override
+    public void responded(StreamState stream, TypeUrl type, com.google.protobuf.Message response) {
+      a.responded(stream, type, response);
+      b.responded(stream, type, response);
+    }
 
-      @Override
-      public void denied(String identity, String nodeCluster, String nodeId) {
-        a.denied(identity, nodeCluster, nodeId);
-        b.denied(identity, nodeCluster, nodeId);
-      }
+    @Override
+    public void acked(StreamState stream, TypeUrl type, String version) {
+      a.acked(stream, type, version);
+      b.acked(stream, type, version);
+    }
 
-      @Override
-      public void propagated(StreamState stream, java.time.Duration took) {
-        a.propagated(stream, took);
-        b.propagated(stream, took);
-      }
+    @Override
+    public void limitHit(String limit, String detail) {
+      a.limitHit(limit, detail);
+      b.limitHit(limit, detail);
+    }
 
-      @Override
-      public void nacked(StreamState stream, TypeUrl type, String version, String detail,
-          java.util.Set<String> names) {
-        a.nacked(stream, type, version, detail, names);
-        b.nacked(stream, type, version, detail, names);
-      }
-    };
+    @Override
+    public void denied(String identity, String nodeCluster, String nodeId) {
+      a.denied(identity, nodeCluster, nodeId);
+      b.denied(identity, nodeCluster, nodeId);
+    }
+
+    @Override
+    public void propagated(StreamState stream, java.time.Duration took) {
+      a.propagated(stream, took);
+      b.propagated(stream, took);
+    }
+
+    @Override
+    public void nacked(StreamState stream, TypeUrl type, String version, String detail,
+        java.util.Set<String> names) {
+      a.nacked(stream, type, version, detail, names);
+      b.nacked(stream, type, version, detail, names);
+    }
   }
 }

@@ -57,6 +57,13 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
   static final int STREAMS_PER_KIND = 30;
   /** Over the transport: how long a config may take to be ACKed by every stream before the warm-up goes on. */
   static final long SETTLE_MAX_MS = 5_000;
+  /** Over the transport: one node reconnects every this many configs. */
+  static final int RECONNECT_EVERY = 5;
+  /**
+   * The private cache's budget for bytes the transport has not taken yet: small, so that the path a real server
+   * takes when many proxies sync at once (streams waiting for the budget) is compiled too.
+   */
+  static final long BUDGET_BYTES = 256 * 1024;
   /** Over the transport: no message for this long, with every response ACKed, means the streams are settled. */
   private static final long SETTLED_QUIET_NANOS = 2_000_000;
   private static final List<String> ENVOY_ORDER = List.of(TypeUrl.CLUSTER.url(), TypeUrl.ENDPOINT.url(),
@@ -69,7 +76,8 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
   private static final MethodDescriptor.Marshaller<DeltaDiscoveryResponse> DELTA_OUT =
       AggregatedDiscoveryServiceGrpc.getDeltaAggregatedResourcesMethod().getResponseMarshaller();
 
-  private final XdsCache cache = new XdsCache(Clock.systemUTC(), XdsEvents.NONE, Long.MAX_VALUE);
+  private final XdsEvents events;
+  private final XdsCache cache;
   private final SotwRequestMarshaller sotwIn = new SotwRequestMarshaller();
   private final List<Client> clients = new ArrayList<>();
   private final ArrayDeque<Runnable> pending = new ArrayDeque<>();
@@ -85,6 +93,23 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
   private volatile Throwable failure;
   private volatile int streamsWanted;
   private long unsettled;
+  private long configs;
+  private int reconnects;
+
+  public XdsWarmup() {
+    this(XdsEvents.NONE);
+  }
+
+  /**
+   * @param events what the private cache and server report to: listeners of the same classes as the real
+   *     server's, in the same places, but recording nothing anyone reads. The JIT compiles the cache's calls to its
+   *     listeners for the classes it saw; a real listener of another class would send that code back to the
+   *     interpreter at the first real change, and the cache's largest methods would be compiled again then.
+   */
+  public XdsWarmup(XdsEvents events) {
+    this.events = events;
+    this.cache = new XdsCache(Clock.systemUTC(), events, BUDGET_BYTES);
+  }
 
   /** How many responses the simulated clients received and how many bytes they were. */
   public long responses() {
@@ -129,7 +154,8 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
     }
     closeClients();
     try {
-      server = new XdsServer(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), cache).start();
+      server = new XdsServer(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), cache, null,
+          XdsServer.Connections.DEFAULT, events).start();
       clientThread = Executors.newSingleThreadExecutor(r -> {
         Thread t = new Thread(r, "ebb-warmup-clients");
         t.setDaemon(true);
@@ -158,11 +184,15 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
   public synchronized void accept(XdsSnapshot snapshot) {
     current = snapshot;
     cache.publish(snapshot);
+    configs++;
     onClients(() -> {
       if (clients.isEmpty()) {
         startClients();
       } else {
         clients.forEach(Client::resubscribe); // names that came or went with this config
+        if (server != null && configs % RECONNECT_EVERY == 0) {
+          reconnectOne();
+        }
       }
       return null;
     });
@@ -185,6 +215,20 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
     }
     streamsWanted = clients.size();
     clients.forEach(Client::start);
+  }
+
+  /**
+   * Over the transport, one node (in turn) goes away and comes back on a new stream, as proxies do: a new stream's
+   * first response takes paths (the call's headers, a first sync) that the JIT would otherwise compile only when
+   * real proxies connect, sending code compiled without them back to the interpreter.
+   */
+  private void reconnectOne() {
+    int i = reconnects++ % clients.size();
+    Client gone = clients.get(i);
+    Client back = new Remote(gone.kind, gone.index, channels.get(gone.kind.ordinal()));
+    clients.set(i, back);
+    gone.close();
+    back.start();
   }
 
   /** Runs on the thread the remote clients' callbacks run on (in process: this one); null when interrupted. */

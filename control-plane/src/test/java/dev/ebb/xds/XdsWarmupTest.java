@@ -61,7 +61,9 @@ class XdsWarmupTest {
       assertThat(serving.responses() - before).isGreaterThan(4L * 3 * XdsWarmup.STREAMS_PER_KIND);
       // the streams in process were closed; each one now is a call on the loopback server (whose ids count up
       // from 1; the streams in process have negative ones)
-      assertThat(serving.cache().streams()).hasSize(3 * XdsWarmup.STREAMS_PER_KIND).allMatch(s -> s.id > 0);
+      assertThat(serving.cache().streams()).hasSize(3 * XdsWarmup.STREAMS_PER_KIND).allMatch(s -> s.id > 0)
+          // nodes reconnected now and then: some streams were opened after the first ones
+          .anyMatch(s -> s.id > 3 * XdsWarmup.STREAMS_PER_KIND);
       everyStreamAckedEachType(serving.cache());
     }
     assertThat(serving.port()).isZero();
