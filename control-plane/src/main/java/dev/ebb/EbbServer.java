@@ -122,9 +122,13 @@ public final class EbbServer implements AutoCloseable {
   private volatile Thread warmupThread;
   /** The translator's warnings about the last published config (UpstreamProtocols), for /status. */
   private volatile List<ConfigError> translationWarnings = List.of();
-  /** What the xDS cache and server report to, and what the warm-up's private ones report to. */
+  /** What the xDS cache and server report to. */
   final XdsEvents xdsEvents;
-  final XdsEvents warmupEvents;
+
+  /** What the warm-up's private cache and server report to: listeners of the same classes, recording nothing. */
+  XdsEvents warmupEvents() {
+    return xdsEvents.idle();
+  }
 
   /** The desired state those warnings were computed from (publisher thread only). */
   private dev.ebb.rollout.DesiredState protocolsInput;
@@ -145,8 +149,6 @@ public final class EbbServer implements AutoCloseable {
     this.metrics = new EbbMetrics(() -> cacheRef[0] == null ? List.of() : cacheRef[0].streams(), load);
     XdsEvents allEvents = XdsEvents.both(events, XdsEvents.both(rejections, metrics));
     this.xdsEvents = allEvents;
-    // the warm-up's streams report to listeners of the same classes, in the same places, that record nothing
-    this.warmupEvents = allEvents.idle();
     this.cache = new XdsCache(clock, allEvents);
     cacheRef[0] = cache;
     LrsService lrs = new LrsService(load, config.loadReportInterval());
@@ -232,8 +234,11 @@ public final class EbbServer implements AutoCloseable {
   public EbbServer start() {
     // the first build after a change, and its responses, run compiled code (SPEC 8); Settings change values,
     // not code paths
-    dev.ebb.xds.XdsWarmup serving = new dev.ebb.xds.XdsWarmup(warmupEvents);
-    Optional<dev.ebb.publish.Warmup> warmup = dev.ebb.publish.Warmup.once(EnvoyTranslator.Settings.DEFAULT, serving);
+    // once per JVM
+    dev.ebb.xds.XdsWarmup serving = dev.ebb.publish.Warmup.available()
+        ? new dev.ebb.xds.XdsWarmup(warmupEvents()) : null;
+    Optional<dev.ebb.publish.Warmup> warmup = serving == null ? Optional.empty()
+        : dev.ebb.publish.Warmup.once(EnvoyTranslator.Settings.DEFAULT, serving);
     try {
       warmup.ifPresent(w -> w.beforeReady(WARMUP_BUDGET));
     } catch (RuntimeException e) {
@@ -241,7 +246,7 @@ public final class EbbServer implements AutoCloseable {
       LOG.warn("the warm-up failed, the first changes will run cold: {}", e.toString());
       warmup = Optional.empty();
     }
-    if (warmup.isEmpty()) {
+    if (warmup.isEmpty() && serving != null) {
       serving.close();
     }
     xds.start();
@@ -268,9 +273,9 @@ public final class EbbServer implements AutoCloseable {
     java.util.function.BooleanSupplier stop = () -> pipeline.generation() > 1;
     Thread t = new Thread(() -> {
       try (serving) {
-        // the first real changes then find the transport's code compiled too (framing, flow control, buffers)
-        serving.overTransport();
-        warmup.inBackground(WARMUP_BACKGROUND_MAX, busy, stop);
+        // once no proxy connects: the first real changes then find the transport's code compiled too (framing,
+        // flow control, buffers)
+        warmup.inBackground(WARMUP_BACKGROUND_MAX, busy, stop, serving::overTransport);
       } catch (RuntimeException e) {
         if (!Thread.currentThread().isInterrupted()) {
           LOG.warn("the background warm-up stopped: {}", e.toString());

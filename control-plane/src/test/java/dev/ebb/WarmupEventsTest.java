@@ -25,12 +25,12 @@ class WarmupEventsTest {
         0, Duration.ofMillis(100), Duration.ofSeconds(1), Duration.ofSeconds(2), EnvoyTranslator.Settings.DEFAULT,
         EbbServer.Config.DEFAULT_LOAD_REPORT_INTERVAL);
     try (EbbServer server = new EbbServer(config, Clock.systemUTC(), XdsEvents.NONE, java.util.Optional.empty())) {
-      assertThat(shape(server.warmupEvents)).isEqualTo(shape(server.xdsEvents))
+      assertThat(shape(server.warmupEvents())).isEqualTo(shape(server.xdsEvents))
           .isEqualTo("Both(NONE, Both(RejectionEvents, EbbMetrics))");
-      assertThat(server.warmupEvents).isNotSameAs(server.xdsEvents);
+      assertThat(server.warmupEvents()).isNotSameAs(server.xdsEvents);
       // nothing the warm-up reports reaches the real metrics
       XdsEvents.Both real = (XdsEvents.Both) ((XdsEvents.Both) server.xdsEvents).b();
-      XdsEvents.Both warm = (XdsEvents.Both) ((XdsEvents.Both) server.warmupEvents).b();
+      XdsEvents.Both warm = (XdsEvents.Both) ((XdsEvents.Both) server.warmupEvents()).b();
       assertThat(warm.a()).isNotSameAs(real.a());
       assertThat(warm.b()).isNotSameAs(real.b()).isNotSameAs(server.metrics());
     }

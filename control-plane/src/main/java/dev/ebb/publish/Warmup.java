@@ -99,6 +99,11 @@ public final class Warmup {
     return new Warmup(settings, serving).beforeReady(budget);
   }
 
+  /** Whether {@link #once} would still make a warm-up in this JVM. */
+  public static boolean available() {
+    return !DONE.get();
+  }
+
   /**
    * A warm-up to run with {@link #beforeReady} and then {@link #inBackground}, once per JVM: compiled code belongs
    * to the JVM, so a second server in the same process (tests, benchmarks) gains nothing from another warm-up.
@@ -131,6 +136,14 @@ public final class Warmup {
    * would only compete with them. Returns the number of edits; stops early when interrupted.
    */
   public int inBackground(Duration max, BooleanSupplier busy, BooleanSupplier stop) {
+    return inBackground(max, busy, stop, null);
+  }
+
+  /**
+   * As {@link #inBackground(Duration, BooleanSupplier, BooleanSupplier)}, running {@code first} (if not null) once,
+   * when nothing is busy, before the first edit.
+   */
+  public int inBackground(Duration max, BooleanSupplier busy, BooleanSupplier stop, Runnable first) {
     CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
     long start = System.nanoTime();
     long deadline = start + max.toNanos();
@@ -152,6 +165,11 @@ public final class Warmup {
           break;
         }
         continue;
+      }
+      if (first != null) {
+        first.run();
+        first = null;
+        continue; // it took time: look at busy and stop again
       }
       if (!edit(deadline)) {
         break;

@@ -64,8 +64,6 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
    * takes when many proxies sync at once (streams waiting for the budget) is compiled too.
    */
   static final long BUDGET_BYTES = 256 * 1024;
-  /** Over the transport: no message for this long, with every response ACKed, means the streams are settled. */
-  private static final long SETTLED_QUIET_NANOS = 2_000_000;
   private static final List<String> ENVOY_ORDER = List.of(TypeUrl.CLUSTER.url(), TypeUrl.ENDPOINT.url(),
       TypeUrl.LISTENER.url(), TypeUrl.SCOPED_ROUTE.url(), TypeUrl.ROUTE.url());
 
@@ -89,8 +87,12 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
   private XdsServer server;
   private final List<ManagedChannel> channels = new ArrayList<>();
   private ExecutorService clientThread;
-  private volatile long lastMessageNanos;
+  /** Over the transport: subscription requests (a stream's first, or names that came or went) not answered yet. */
+  private final java.util.concurrent.atomic.AtomicInteger unanswered = new java.util.concurrent.atomic.AtomicInteger();
   private volatile Throwable failure;
+  /** Responses and bytes when the streams moved to the loopback. */
+  private long responsesBefore;
+  private long bytesBefore;
   private volatile int streamsWanted;
   private long unsettled;
   private long configs;
@@ -126,7 +128,7 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
   }
 
   /** Configs, over the transport, that were not ACKed by every stream within {@value #SETTLE_MAX_MS} ms. */
-  long unsettled() {
+  synchronized long unsettled() {
     return unsettled;
   }
 
@@ -153,6 +155,9 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
       return server.port();
     }
     closeClients();
+    unanswered.set(0);
+    responsesBefore = responses;
+    bytesBefore = bytes;
     try {
       server = new XdsServer(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), cache, null,
           XdsServer.Connections.DEFAULT, events).start();
@@ -175,7 +180,17 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
       return server.port();
     } catch (RuntimeException e) {
       LOG.info("the warm-up's streams stay in process: no loopback server ({})", e.toString());
-      closeTransport();
+      closeTransport(); // its clients' calls end with the channels
+      clients.clear();
+      unanswered.set(0);
+      failure = null;
+      if (current != null) {
+        startClients(); // in process again
+        Runnable next;
+        while ((next = pending.poll()) != null) {
+          next.run();
+        }
+      }
       return 0;
     }
   }
@@ -251,17 +266,20 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
   }
 
   /**
-   * Over the transport: until every stream has opened and ACKed every response it was sent, and no message
-   * moved for a moment (a request may still be on its way), at most {@value #SETTLE_MAX_MS} ms.
+   * Over the transport: until every client has the answer to each subscription request it made, and every stream
+   * has ACKed every response it was sent, at most {@value #SETTLE_MAX_MS} ms.
    */
   private void settle() {
     long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(SETTLE_MAX_MS);
-    while (System.nanoTime() < deadline && !Thread.currentThread().isInterrupted()) {
+    while (System.nanoTime() < deadline) {
+      if (Thread.currentThread().isInterrupted()) {
+        return; // the warm-up ends
+      }
       if (failure != null) {
         Throwable f = failure;
         throw new IllegalStateException("a warm-up stream over the loopback failed: " + f, f);
       }
-      if (System.nanoTime() - lastMessageNanos > SETTLED_QUIET_NANOS && allAcked()) {
+      if (unanswered.get() == 0 && allAcked()) {
         return;
       }
       LockSupport.parkNanos(200_000);
@@ -269,14 +287,20 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
     unsettled++;
   }
 
-  /** Every stream of the private cache is open and has ACKed (or NACKed) the last response of each type. */
+  /**
+   * The private cache has exactly the clients' streams (a reconnected node's old one is gone), each has named its
+   * node, and each has ACKed (or NACKed) the last response of each type.
+   */
   private boolean allAcked() {
     Collection<StreamState> streams = cache.streams();
-    if (streams.size() < streamsWanted) {
+    if (streams.size() != streamsWanted) {
       return false;
     }
     for (StreamState s : streams) {
       synchronized (s) {
+        if (s.group == null) {
+          return false;
+        }
         for (StreamState.TypeState ts : s.types.values()) {
           if (ts.sentNonce != null && !ts.sentNonce.equals(ts.ackedNonce) && !ts.sentNonce.equals(ts.nackedNonce)) {
             return false;
@@ -310,6 +334,14 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
 
   private void closeTransport() {
     channels.forEach(ManagedChannel::shutdownNow);
+    for (ManagedChannel c : channels) {
+      try {
+        c.awaitTermination(1, TimeUnit.SECONDS); // its callbacks run on the clients' thread: end them first
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      }
+    }
     channels.clear();
     if (server != null) {
       server.close();
@@ -324,8 +356,8 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
   @Override
   public synchronized void close() {
     if (server != null) {
-      LOG.info("the warm-up's {} streams over a loopback port got {} responses ({} KiB){}", streamsWanted, responses,
-          bytes / 1024, unsettled == 0 ? "" : "; " + unsettled + " configs were not ACKed by every stream within "
+      LOG.info("the warm-up's {} streams over a loopback port got {} responses ({} KiB){}", streamsWanted,
+          responses - responsesBefore, (bytes - bytesBefore) / 1024, unsettled == 0 ? "" : "; " + unsettled + " configs were not ACKed by every stream within "
               + SETTLE_MAX_MS + " ms");
     }
     try {
@@ -351,6 +383,8 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
     final Map<String, String> versions = new HashMap<>();
     /** Per type URL: the names asked for before the last list. */
     final Map<String, List<String>> askedBefore = new HashMap<>();
+    /** Type URLs with a subscription request not answered yet. */
+    final Set<String> awaiting = new java.util.HashSet<>();
 
     Client(Kind kind, int index) {
       this.kind = kind;
@@ -378,7 +412,7 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
           continue;
         }
         names.put(type, wanted);
-        request(type, "", "", wanted, List.of());
+        request(type, "", "", wanted, List.of(), true);
       }
     }
 
@@ -420,9 +454,11 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
         }
         List<String> gone = new ArrayList<>(had == null ? List.of() : had);
         gone.removeAll(new java.util.HashSet<>(wanted));
+        // only new names are sure to be answered: names dropped need nothing (the client forgets them)
+        boolean added = had == null || !new java.util.HashSet<>(had).containsAll(wanted);
         names.put(type, wanted);
         askedBefore.put(type, had == null ? List.of() : had);
-        request(type, versions.getOrDefault(type, ""), "", wanted, gone);
+        request(type, versions.getOrDefault(type, ""), "", wanted, gone, added);
       }
     }
 
@@ -435,8 +471,15 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
       return true;
     }
 
-    /** A request of this client's kind; a SotW request carries every name, a delta one only what changed. */
-    void request(String type, String version, String nonce, List<String> subscribe, List<String> unsubscribe) {
+    /**
+     * A request of this client's kind; a SotW request carries every name, a delta one only what changed.
+     * {@code answered}: a response will come (the first request of a type, or one with new names).
+     */
+    void request(String type, String version, String nonce, List<String> subscribe, List<String> unsubscribe,
+        boolean answered) {
+      if (answered && awaiting.add(type)) {
+        unanswered.incrementAndGet();
+      }
       if (kind == Kind.ENVOY_DELTA) {
         DeltaDiscoveryRequest.Builder b = DeltaDiscoveryRequest.newBuilder().setNode(node).setTypeUrl(type)
             .setResponseNonce(nonce);
@@ -453,6 +496,11 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
     /** What the client does with a response: checks it, takes its version, and returns the ACK to send. */
     Runnable received(Message response) {
       responses++;
+      String type = response instanceof DiscoveryResponse r ? r.getTypeUrl() : ((DeltaDiscoveryResponse) response)
+          .getTypeUrl();
+      if (awaiting.remove(type)) {
+        unanswered.decrementAndGet();
+      }
       if (response instanceof DiscoveryResponse r) {
         // over the transport a response may answer the list asked for before the last one (it was on its way);
         // in process each response answers the last one
@@ -465,13 +513,13 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
         return () -> {
           versions.put(r.getTypeUrl(), r.getVersionInfo());
           request(r.getTypeUrl(), r.getVersionInfo(), r.getNonce(), names.getOrDefault(r.getTypeUrl(), List.of()),
-              List.of());
+              List.of(), false);
         };
       }
       DeltaDiscoveryResponse r = (DeltaDiscoveryResponse) response;
       return () -> {
         versions.put(r.getTypeUrl(), r.getSystemVersionInfo());
-        request(r.getTypeUrl(), "", r.getNonce(), List.of(), List.of());
+        request(r.getTypeUrl(), "", r.getNonce(), List.of(), List.of(), false);
       };
     }
   }
@@ -536,18 +584,18 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
 
     @Override
     void ask(DiscoveryRequest request) {
-      lastMessageNanos = System.nanoTime();
       sotw.onNext(request);
     }
 
     @Override
     void ask(DeltaDiscoveryRequest request) {
-      lastMessageNanos = System.nanoTime();
       delta.onNext(request);
     }
 
     @Override
     void close() {
+      unanswered.addAndGet(-awaiting.size());
+      awaiting.clear();
       if (call != null) {
         call.cancel("warm-up over", null);
       }
@@ -561,7 +609,6 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
 
       @Override
       public void onNext(R response) {
-        lastMessageNanos = System.nanoTime();
         bytes += response.getSerializedSize();
         received(response).run();
       }

@@ -160,6 +160,22 @@ class WarmupTest {
   }
 
   @Test
+  void theBackgroundWarmUpRunsItsFirstStepOnceNothingIsBusyAndBeforeItsFirstEdit() {
+    java.util.List<String> seen = new java.util.ArrayList<>();
+    Warmup w = new Warmup(SETTINGS, snapshot -> seen.add("config"));
+    java.util.concurrent.atomic.AtomicInteger asked = new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.atomic.AtomicInteger stops = new java.util.concurrent.atomic.AtomicInteger();
+    // busy for the first two looks, then not; a change after three more looks at stop
+    int edits = w.inBackground(Duration.ofMinutes(1), () -> asked.incrementAndGet() <= 2,
+        () -> stops.incrementAndGet() > 5, () -> seen.add("first at busy look " + asked.get()));
+
+    assertThat(seen).first().isEqualTo("first at busy look 3");
+    assertThat(seen).filteredOn("first at busy look 3"::equals).hasSize(1);
+    assertThat(seen.subList(1, seen.size())).containsOnly("config").hasSize(edits);
+    assertThat(edits).isEqualTo(2); // stop is asked before each step: 1-2 busy, 3 the first step, 4-5 edits, 6 ends
+  }
+
+  @Test
   void theBackgroundWarmUpEndsWhenItsThreadIsInterrupted() {
     Warmup w = new Warmup(SETTINGS, snapshot -> {});
     Thread.currentThread().interrupt();
