@@ -50,7 +50,8 @@ import java.util.function.Consumer;
  * <p>{@link #overTransport()} moves the simulated streams onto a private gRPC server on a loopback port, with
  * the real {@link AdsService} and gRPC channels as clients: then the transport's code (framing, flow control,
  * Netty's buffers, the call's executor) runs on every response and ACK, as it will for the first real change.
- * Each config then waits until every stream has ACKed what it was sent.
+ * Each config then waits until every subscription with new names is answered and every stream has ACKed what it
+ * was sent.
  */
 public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(XdsWarmup.class);
@@ -87,7 +88,7 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
   private XdsServer server;
   private final List<ManagedChannel> channels = new ArrayList<>();
   private ExecutorService clientThread;
-  /** Over the transport: subscription requests (a stream's first, or names that came or went) not answered yet. */
+  /** Subscription requests that must be answered (a stream's first of a type, or new names) and are not yet. */
   private final java.util.concurrent.atomic.AtomicInteger unanswered = new java.util.concurrent.atomic.AtomicInteger();
   private volatile Throwable failure;
   /** Responses and bytes when the streams moved to the loopback. */
@@ -186,10 +187,7 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
       failure = null;
       if (current != null) {
         startClients(); // in process again
-        Runnable next;
-        while ((next = pending.poll()) != null) {
-          next.run();
-        }
+        runPending();
       }
       return 0;
     }
@@ -212,12 +210,17 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
       return null;
     });
     if (server == null) {
-      Runnable next;
-      while ((next = pending.poll()) != null) {
-        next.run();
-      }
+      runPending();
     } else {
       settle();
+    }
+  }
+
+  /** In process: the ACKs the simulated clients owe, each after the cache has finished with the request before. */
+  private void runPending() {
+    Runnable next;
+    while ((next = pending.poll()) != null) {
+      next.run();
     }
   }
 
