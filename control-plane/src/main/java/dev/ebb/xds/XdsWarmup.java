@@ -65,8 +65,16 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
    * takes when many proxies sync at once (streams waiting for the budget) is compiled too.
    */
   static final long BUDGET_BYTES = 256 * 1024;
+  /**
+   * The order in which Envoy asks for types over ADS: clusters, their endpoints once the clusters came, listeners
+   * once the clusters are warm, then the listeners' scopes and routes. Each is asked for once the one before it
+   * was answered.
+   */
   private static final List<String> ENVOY_ORDER = List.of(TypeUrl.CLUSTER.url(), TypeUrl.ENDPOINT.url(),
       TypeUrl.LISTENER.url(), TypeUrl.SCOPED_ROUTE.url(), TypeUrl.ROUTE.url());
+  /** The order of a proxyless gRPC client: its target's listener, the route it names, the clusters, endpoints. */
+  private static final List<String> GRPC_ORDER = List.of(TypeUrl.LISTENER.url(), TypeUrl.ROUTE.url(),
+      TypeUrl.CLUSTER.url(), TypeUrl.ENDPOINT.url());
 
   private static final MethodDescriptor.Marshaller<DiscoveryResponse> SOTW_OUT =
       AggregatedDiscoveryServiceGrpc.getStreamAggregatedResourcesMethod().getResponseMarshaller();
@@ -202,7 +210,7 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
       if (clients.isEmpty()) {
         startClients();
       } else {
-        clients.forEach(Client::resubscribe); // names that came or went with this config
+        clients.forEach(Client::advance); // names that came or went with this config
         if (server != null && configs % RECONNECT_EVERY == 0) {
           reconnectOne();
         }
@@ -374,7 +382,49 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
     closeTransport();
   }
 
-  private enum Kind { ENVOY_SOTW, ENVOY_DELTA, GRPC }
+  enum Kind { ENVOY_SOTW, ENVOY_DELTA, GRPC }
+
+  /**
+   * A node as the clients of that kind describe themselves, with the fields real ones send (a build version or
+   * version string, extensions, client features, locality, metadata) in varying combinations: the server parses
+   * the node of every Envoy request, and a field the warm-up never sent would send that parser back to the
+   * interpreter when the first real proxies connect.
+   */
+  static Node node(Kind kind, int index) {
+    Node.Builder n = Node.newBuilder().setId("warmup-" + kind + "-" + index)
+        .setCluster(kind == Kind.GRPC ? "" : index % 2 == 0 ? "" : "warm");
+    if (index % 4 != 3) {
+      n.setLocality(io.envoyproxy.envoy.config.core.v3.Locality.newBuilder().setRegion("warm-up")
+          .setZone("zone-" + index % 2));
+    }
+    if (index % 3 != 2) {
+      n.setMetadata(com.google.protobuf.Struct.newBuilder().putFields("pod", com.google.protobuf.Value.newBuilder()
+          .setStringValue("warmup-" + index).build()));
+    }
+    if (kind == Kind.GRPC) {
+      String[] agents = {"gRPC Java", "gRPC Go", "gRPC C-core", "grpc-node-js"};
+      return n.setUserAgentName(agents[index % agents.length]).setUserAgentVersion("1." + (50 + index) + ".0")
+          .addClientFeatures("envoy.lb.does_not_support_overprovisioning")
+          .addClientFeatures("xds.config.resource-in-sotw").build();
+    }
+    n.setUserAgentName("envoy").addClientFeatures("envoy.lb.does_not_support_overprovisioning")
+        .addClientFeatures("envoy.lrs.supports_send_all_clusters");
+    if (index % 3 == 0) {
+      return n.setUserAgentVersion("1.34." + index).build();
+    }
+    n.setUserAgentBuildVersion(io.envoyproxy.envoy.config.core.v3.BuildVersion.newBuilder()
+        .setVersion(io.envoyproxy.envoy.type.v3.SemanticVersion.newBuilder().setMajorNumber(1)
+            .setMinorNumber(34 + index % 4))
+        .setMetadata(com.google.protobuf.Struct.newBuilder().putFields("build.type",
+            com.google.protobuf.Value.newBuilder().setStringValue("RELEASE").build())));
+    for (String[] e : new String[][] {{"envoy.filters.http.router", "envoy.filters.http",
+        "envoy.extensions.filters.http.router.v3.Router"}, {"envoy.transport_sockets.tls",
+        "envoy.transport_sockets.downstream", "envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext"}}) {
+      n.addExtensions(io.envoyproxy.envoy.config.core.v3.Extension.newBuilder().setName(e[0]).setCategory(e[1])
+          .addTypeUrls(e[2]));
+    }
+    return n.build();
+  }
 
   /** One simulated node: answers each response with an ACK, as Envoy or gRPC would. */
   private abstract class Client {
@@ -388,13 +438,15 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
     final Map<String, List<String>> askedBefore = new HashMap<>();
     /** Type URLs with a subscription request not answered yet. */
     final Set<String> awaiting = new java.util.HashSet<>();
+    /** Whether a request of this stream carried the node. */
+    boolean namedNode;
+    /** Whether it asked for every type it wants (else the next waits for an answer). */
+    boolean allAsked;
 
     Client(Kind kind, int index) {
       this.kind = kind;
       this.index = index;
-      this.node = Node.newBuilder().setId("warmup-" + kind + "-" + index)
-          .setCluster(kind == Kind.GRPC ? "" : index % 2 == 0 ? "" : "warm")
-          .setUserAgentName(kind == Kind.GRPC ? "gRPC Java" : "envoy").build();
+      this.node = node(kind, index);
     }
 
     /** Sends a request of this client's kind. */
@@ -408,14 +460,50 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
       return NodeGroup.of(node);
     }
 
+    /** The types in the order this kind of client asks for them. */
+    List<String> order() {
+      return kind == Kind.GRPC ? GRPC_ORDER : ENVOY_ORDER;
+    }
+
     void start() {
-      for (String type : ENVOY_ORDER) {
+      advance();
+    }
+
+    /**
+     * Asks again for the types whose names came or went with the config, and for the next type this client does
+     * not ask for yet once every type before it in its {@link #order} was answered, as real clients do (a
+     * client's first request names one type, so the server plans responses for streams that lack the others).
+     */
+    void advance() {
+      boolean ready = true; // every type asked for before this one was answered
+      allAsked = true;
+      for (String type : order()) {
         List<String> wanted = wanted(type);
         if (wanted == null) {
           continue;
         }
-        names.put(type, wanted);
-        request(type, "", "", wanted, List.of(), true);
+        List<String> had = names.get(type);
+        if (had == null) {
+          allAsked = false;
+          if (ready) {
+            names.put(type, wanted);
+            request(type, "", "", wanted, List.of(), true);
+          }
+          ready = false; // the types after it wait for its answer
+          continue;
+        }
+        if (!wanted.equals(had)) {
+          List<String> gone = new ArrayList<>(had);
+          gone.removeAll(new java.util.HashSet<>(wanted));
+          // only new names are sure to be answered: names dropped need nothing (the client forgets them)
+          boolean added = !new java.util.HashSet<>(had).containsAll(wanted);
+          names.put(type, wanted);
+          askedBefore.put(type, had);
+          request(type, versions.getOrDefault(type, ""), "", wanted, gone, added);
+        }
+        if (!versions.containsKey(type)) {
+          ready = false;
+        }
       }
     }
 
@@ -448,26 +536,10 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
       };
     }
 
-    void resubscribe() {
-      for (String type : ENVOY_ORDER) {
-        List<String> wanted = wanted(type);
-        List<String> had = names.get(type);
-        if (wanted == null || wanted.equals(had)) {
-          continue;
-        }
-        List<String> gone = new ArrayList<>(had == null ? List.of() : had);
-        gone.removeAll(new java.util.HashSet<>(wanted));
-        // only new names are sure to be answered: names dropped need nothing (the client forgets them)
-        boolean added = had == null || !new java.util.HashSet<>(had).containsAll(wanted);
-        names.put(type, wanted);
-        askedBefore.put(type, had == null ? List.of() : had);
-        request(type, versions.getOrDefault(type, ""), "", wanted, gone, added);
-      }
-    }
-
+    /** Asks for every type it wants in the current config, and holds an answer for each. */
     boolean inSync() {
-      for (String type : ENVOY_ORDER) {
-        if (names.containsKey(type) && !versions.containsKey(type)) {
+      for (String type : order()) {
+        if (names.containsKey(type) ? !versions.containsKey(type) : wanted(type) != null) {
           return false;
         }
       }
@@ -491,8 +563,14 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
         }
         ask(b.build());
       } else {
-        ask(DiscoveryRequest.newBuilder().setNode(node).setTypeUrl(type).setVersionInfo(version)
-            .setResponseNonce(nonce).addAllResourceNames(subscribe).build());
+        // Envoy names its node on every request, gRPC clients on the first of a stream only
+        DiscoveryRequest.Builder b = DiscoveryRequest.newBuilder().setTypeUrl(type).setVersionInfo(version)
+            .setResponseNonce(nonce).addAllResourceNames(subscribe);
+        if (kind != Kind.GRPC || !namedNode) {
+          b.setNode(node);
+          namedNode = true;
+        }
+        ask(b.build());
       }
     }
 
@@ -501,9 +579,6 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
       responses++;
       String type = response instanceof DiscoveryResponse r ? r.getTypeUrl() : ((DeltaDiscoveryResponse) response)
           .getTypeUrl();
-      if (awaiting.remove(type)) {
-        unanswered.decrementAndGet();
-      }
       if (response instanceof DiscoveryResponse r) {
         // over the transport a response may answer the list asked for before the last one (it was on its way);
         // in process each response answers the last one
@@ -517,13 +592,28 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
           versions.put(r.getTypeUrl(), r.getVersionInfo());
           request(r.getTypeUrl(), r.getVersionInfo(), r.getNonce(), names.getOrDefault(r.getTypeUrl(), List.of()),
               List.of(), false);
+          answered(type);
         };
       }
       DeltaDiscoveryResponse r = (DeltaDiscoveryResponse) response;
       return () -> {
         versions.put(r.getTypeUrl(), r.getSystemVersionInfo());
         request(r.getTypeUrl(), "", r.getNonce(), List.of(), List.of(), false);
+        answered(type);
       };
+    }
+
+    /**
+     * After the ACK: the next type, if one waited for this answer, then this subscription counts as answered (not
+     * before, or the wait per config could end between the two).
+     */
+    private void answered(String type) {
+      if (!allAsked) {
+        advance();
+      }
+      if (awaiting.remove(type)) {
+        unanswered.decrementAndGet();
+      }
     }
   }
 

@@ -31,6 +31,51 @@ class XdsWarmupTest {
   }
 
   @Test
+  void eachSimulatedClientAsksForTheTypesInTheOrderRealClientsDo() {
+    // the type of each stream's responses, in the order they were sent
+    java.util.Map<String, List<TypeUrl>> pushed = new java.util.concurrent.ConcurrentHashMap<>();
+    XdsEvents recording = new XdsEvents() {
+      @Override
+      public void pushed(StreamState stream, TypeUrl type, String version, int resources, int bytes) {
+        pushed.computeIfAbsent(stream.nodeId(), k -> new ArrayList<>()).add(type);
+      }
+    };
+    try (XdsWarmup serving = new XdsWarmup(recording)) {
+      Warmup.run(EnvoyTranslator.Settings.DEFAULT, Duration.ofMinutes(1), 1, 0, serving);
+
+      assertThat(serving.allInSync()).isTrue();
+      assertThat(pushed).hasSize(3 * XdsWarmup.STREAMS_PER_KIND);
+      pushed.forEach((node, types) -> {
+        List<TypeUrl> expected = node.contains("GRPC")
+            ? List.of(TypeUrl.LISTENER, TypeUrl.ROUTE, TypeUrl.CLUSTER, TypeUrl.ENDPOINT)
+            // Envoy: listeners once its clusters are warm; nodes of the "warm" cluster have scopes too
+            : types.contains(TypeUrl.SCOPED_ROUTE)
+                ? List.of(TypeUrl.CLUSTER, TypeUrl.ENDPOINT, TypeUrl.LISTENER, TypeUrl.SCOPED_ROUTE, TypeUrl.ROUTE)
+                : List.of(TypeUrl.CLUSTER, TypeUrl.ENDPOINT, TypeUrl.LISTENER, TypeUrl.ROUTE);
+        assertThat(types.stream().distinct().toList()).as(node).isEqualTo(expected);
+      });
+    }
+  }
+
+  @Test
+  void theSimulatedNodesDescribeThemselvesAsRealClientsDo() {
+    // every field real Envoys and gRPC clients fill in appears on some simulated node, and not on all of them
+    List<io.envoyproxy.envoy.config.core.v3.Node> nodes = new ArrayList<>();
+    for (int i = 0; i < XdsWarmup.STREAMS_PER_KIND; i++) {
+      for (XdsWarmup.Kind kind : XdsWarmup.Kind.values()) {
+        nodes.add(XdsWarmup.node(kind, i));
+      }
+    }
+    for (java.util.function.Predicate<io.envoyproxy.envoy.config.core.v3.Node> field : List.<java.util.function
+        .Predicate<io.envoyproxy.envoy.config.core.v3.Node>>of(n -> n.hasLocality(), n -> n.hasMetadata(),
+            n -> n.hasUserAgentBuildVersion(), n -> !n.getUserAgentVersion().isEmpty(),
+            n -> n.getExtensionsCount() > 0, n -> !n.getCluster().isEmpty())) {
+      assertThat(nodes).anyMatch(field).anyMatch(field.negate());
+    }
+    assertThat(nodes).allMatch(n -> n.getClientFeaturesCount() > 0);
+  }
+
+  @Test
   void overTheTransportEveryStreamGoesThroughALoopbackServerAndEachConfigIsAckedBeforeTheNext() throws Exception {
     XdsWarmup serving = new XdsWarmup();
     int port;
