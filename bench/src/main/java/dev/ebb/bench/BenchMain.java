@@ -28,6 +28,7 @@ import org.openjdk.jmh.runner.options.TimeValue;
  * --report DIR. Options (defaults): --nodes 1000 --kinds envoy-sotw,envoy-delta,grpc-sotw (also: envoy-srds-sotw,
  * envoy-srds-delta, Ebb only) --modes ebb,baseline
  * (also: naive) --workloads one,many,endpoint --changes 50 --warmup 10 --warmup-max 300 --jit-quiet-ms 100 --quiet-jit-before-first-s 0 --endpoint-changes 20 --routes 1000
+ * --warm-load-generator true
  * --debounce-ms 5 --server-heap 6g --streams-per-connection 100 --grpc-hot-share 0.5 --skip-jmh false
  * --jmh-only false --server-jfr PREFIX --verbose false --runs-dir bench/target/runs --out bench/target/results.md.
  * The server's recording uses JFR's "profile" settings unless {@code -Debb.bench.jfr.settings=FILE.jfc} names
@@ -110,7 +111,8 @@ public final class BenchMain {
         Integer.parseInt(opt("endpoint-changes", "20")), list("workloads", "one,many,endpoint"),
         Long.parseLong(opt("debounce-ms", "5")), opt("server-heap", "6g"), opts.get("server-jfr"),
         Integer.parseInt(opt("streams-per-connection", "100")), Double.parseDouble(opt("grpc-hot-share", "0.5")),
-        opt("verbose", "false").equals("true"), Integer.parseInt(opt("quiet-jit-before-first-s", "0")));
+        opt("verbose", "false").equals("true"), Integer.parseInt(opt("quiet-jit-before-first-s", "0")),
+        opt("warm-load-generator", "true").equals("true"));
     Path runsDir = Path.of(opt("runs-dir", "bench/target/runs"));
     Files.createDirectories(runsDir);
     List<FanOut.Run> runs = new ArrayList<>();

@@ -39,10 +39,19 @@ final class FanOut {
    * @param quietJitBeforeFirstS before the first change, wait up to this many seconds until the server's JIT is
    *     quiet after the sync (compiled under 10 ms in a second), as it is when a rollout starts minutes after the
    *     proxies connected; 0: the first change follows the sync at once
+   * @param warmLoadGenerator before the run, the load generator connects its nodes to a sparring server (another
+   *     server JVM of the same mode, discarded afterwards) and makes changes of each workload until its own JIT is
+   *     quiet: its simulated clients share one JVM and the server's 2 cores, so a cold load generator compiles its
+   *     client code during the first measured changes and takes the cores from the server. Real proxies are
+   *     processes of their own (Envoy is not compiled at run time); false: the load generator starts cold
    */
   record Settings(int routes, int changes, int warmup, int warmupMax, long jitQuietMs, int endpointChanges,
       List<String> workloads, long debounceMs, String serverHeap, String jfrPrefix, int streamsPerConnection,
-      double grpcHotShare, boolean verbose, int quietJitBeforeFirstS) {}
+      double grpcHotShare, boolean verbose, int quietJitBeforeFirstS, boolean warmLoadGenerator) {}
+
+  /** Sparring: the most changes per workload, and the JIT time (this JVM's) over 10 changes that counts as quiet. */
+  static final int SPARRING_MAX = 150;
+  static final long SPARRING_QUIET_MS = 20;
 
   /** One workload's figures; times in ms, bytes per node per change in Wire.TYPES order (LDS, CDS, EDS, RDS, SRDS). */
   record Phase(String workload, int measured, int mustGet, double firstMs, double firstPublishMs, double[] ms,
@@ -68,11 +77,19 @@ final class FanOut {
   private int bump;
   private int changeCount;
 
+  /** A sparring run: warms the load generator, measures nothing. */
+  private final boolean sparring;
+
   FanOut(Settings s, String mode, SimNode.Kind kind, int n) {
+    this(s, mode, kind, n, false);
+  }
+
+  private FanOut(Settings s, String mode, SimNode.Kind kind, int n, boolean sparring) {
     this.s = s;
     this.mode = mode;
     this.kind = kind;
     this.n = n;
+    this.sparring = sparring;
   }
 
   Run run() throws Exception {
@@ -80,13 +97,23 @@ final class FanOut {
       return new Run(mode, kind.label, n, Instant.now().toString(), Double.NaN, 0, 0, Double.NaN, Double.NaN,
           List.of(), "not run: java-control-plane's cache has no SRDS type");
     }
+    String sparred = "";
+    if (!sparring && s.warmLoadGenerator()) {
+      long t = System.nanoTime();
+      Run spar = new FanOut(s, mode, kind, n, true).run();
+      sparred = String.format(java.util.Locale.ROOT, "load generator warmed on a sparring server in %.0f s (%s)",
+          (System.nanoTime() - t) / 1e9, spar.note());
+      if (s.verbose()) {
+        System.out.println("    " + sparred);
+      }
+    }
     Path dir = Files.createTempDirectory("ebb-bench");
     file = dir.resolve("ebb.yaml");
     write(false);
     int port = freePort();
     List<String> command = new ArrayList<>(List.of("java", "-Xmx" + s.serverHeap(), "-XX:+UseG1GC",
         "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn"));
-    if (s.jfrPrefix() != null) {
+    if (s.jfrPrefix() != null && !sparring) {
       // a profile of the server: jfr print --events jdk.ExecutionSample FILE, or jfr view hot-methods FILE
       command.add("-XX:FlightRecorderOptions=stackdepth=256");
       // without it, a sample in inlined code is charged to the nearest safepoint's frames: wrong lines and methods
@@ -106,6 +133,9 @@ final class FanOut {
     String at = Instant.now().toString();
     try {
       expect("ready");
+      if (sparring) {
+        return spar(port, channels, at);
+      }
       Thread.sleep(1500); // the first config is built before the idle heap is measured
       // Ebb's warm-up goes on after /readyz until the JIT is quiet (at most 2 minutes); its config and simulated
       // streams would count in the idle heap, and it would share the 2 cores with the sync
@@ -117,17 +147,8 @@ final class FanOut {
           (System.nanoTime() - warm0) / 1e9 + 1.5);
       long heap0 = num(ask("heap"));
       ask("direct");
-      for (int i = 0; i < n; i++) {
-        if (i % s.streamsPerConnection() == 0) {
-          channels.add(NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().directExecutor()
-              .maxInboundMessageSize(256 * 1024 * 1024).build());
-        }
-        nodes.add(new SimNode(kind, i, probeRoute(i)));
-      }
       long syncStart = System.nanoTime();
-      for (int i = 0; i < n; i++) {
-        nodes.get(i).start(channels.get(i / s.streamsPerConnection()));
-      }
+      connect(port, channels);
       // gives up after 10 minutes, or after a minute in which no node received anything
       SimNode.LAST_RESPONSE.set(System.nanoTime());
       boolean synced = waitFor(() -> nodes.stream().allMatch(SimNode::synced)
@@ -155,7 +176,8 @@ final class FanOut {
       String note = errors == 0 ? "" : errors + " streams failed: " + firstError();
       return new Run(mode, kind.label, n, at, syncSeconds, syncDirect[0], syncDirect[1],
           (heap1 - heap0) / 1024.0 / n, (heap2 - heap0) / 1024.0 / n, phases,
-          String.join("; ", java.util.stream.Stream.of(warmed, quiet, note).filter(x -> !x.isEmpty()).toList()));
+          String.join("; ", java.util.stream.Stream.of(warmed, sparred, quiet, note).filter(x -> !x.isEmpty())
+              .toList()));
     } finally {
       for (ManagedChannel ch : channels) {
         ch.shutdownNow();
@@ -173,6 +195,53 @@ final class FanOut {
         }
       }
       Files.deleteIfExists(dir);
+    }
+  }
+
+  /**
+   * The sparring run's work: the nodes connect and sync, then each workload's changes go on until this JVM's JIT
+   * compiled for under {@value #SPARRING_QUIET_MS} ms over 10 changes (at least 10, at most {@value #SPARRING_MAX}
+   * changes); says how many changes that took in its note.
+   */
+  private Run spar(int port, List<ManagedChannel> channels, String at) throws Exception {
+    connect(port, channels);
+    if (!waitFor(() -> nodes.stream().allMatch(SimNode::synced), Duration.ofMinutes(10))) {
+      throw new IllegalStateException("sparring: not every node synced (" + errors() + " streams failed: "
+          + firstError() + ")");
+    }
+    waitFor(this::tokensMatch, Duration.ofSeconds(30));
+    settle();
+    java.lang.management.CompilationMXBean jit = java.lang.management.ManagementFactory.getCompilationMXBean();
+    List<String> done = new ArrayList<>();
+    for (String w : s.workloads()) {
+      java.util.ArrayDeque<Long> window = new java.util.ArrayDeque<>();
+      window.add(jit.getTotalCompilationTime());
+      int changes = 0;
+      while (changes < SPARRING_MAX && (changes < 10 || window.peekLast() - window.peekFirst() >= SPARRING_QUIET_MS)) {
+        change(w, false);
+        changes++;
+        window.addLast(jit.getTotalCompilationTime());
+        if (window.size() > 11) {
+          window.removeFirst();
+        }
+      }
+      done.add(changes + " " + w + " changes" + (changes == SPARRING_MAX ? ", JIT still busy" : ""));
+    }
+    return new Run(mode, kind.label, n, at, Double.NaN, 0, 0, Double.NaN, Double.NaN, List.of(),
+        String.join(", ", done));
+  }
+
+  /** Opens the nodes' channels and streams; the sync starts. */
+  private void connect(int port, List<ManagedChannel> channels) {
+    for (int i = 0; i < n; i++) {
+      if (i % s.streamsPerConnection() == 0) {
+        channels.add(NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().directExecutor()
+            .maxInboundMessageSize(256 * 1024 * 1024).build());
+      }
+      nodes.add(new SimNode(kind, i, probeRoute(i)));
+    }
+    for (int i = 0; i < n; i++) {
+      nodes.get(i).start(channels.get(i / s.streamsPerConnection()));
     }
   }
 
@@ -263,6 +332,10 @@ final class FanOut {
 
   /** One edit and its propagation: {ms to the last node's ACK, ms to the server's first response, nodes}. */
   private double[] change(String workload) throws Exception {
+    return change(workload, s.verbose());
+  }
+
+  private double[] change(String workload, boolean verbose) throws Exception {
     changeCount++;
     int w = 100 * (10 + changeCount % 80); // never 2050; consecutive values differ
     boolean rds = !workload.equals("endpoint");
@@ -292,7 +365,7 @@ final class FanOut {
     long firstResponse = num(ask("mark"));
     double ms = reached ? (last - t0) / 1e6 : Double.NaN;
     double publish = firstResponse == 0 ? Double.NaN : (firstResponse - t0) / 1e6;
-    if (s.verbose()) {
+    if (verbose) {
       // the time of day finds the change in a profile (--server-jfr)
       System.out.printf("    %s change %d at %s: %d nodes, %.1f ms (first response after %.1f ms)%n", workload,
           changeCount, at, mustGet.size(), ms, publish);
