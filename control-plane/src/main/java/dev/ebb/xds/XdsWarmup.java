@@ -84,7 +84,8 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
       AggregatedDiscoveryServiceGrpc.getDeltaAggregatedResourcesMethod().getResponseMarshaller();
 
   private final XdsEvents events;
-  private final XdsCache cache;
+  /** The private cache; a new one when the streams move to the loopback. */
+  private volatile XdsCache cache;
   private final SotwRequestMarshaller sotwIn = new SotwRequestMarshaller();
   private final List<Client> clients = new ArrayList<>();
   private final ArrayDeque<Runnable> pending = new ArrayDeque<>();
@@ -167,6 +168,13 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
     unanswered.set(0);
     responsesBefore = responses;
     bytesBefore = bytes;
+    // a new private cache, as at a server's start: its first streams find its tables empty (the interned name
+    // lists'), which the JIT saw only before it profiled the warm-up; the first real proxies would otherwise send
+    // the compiled request handling back to the interpreter
+    cache = new XdsCache(Clock.systemUTC(), events, BUDGET_BYTES);
+    if (current != null) {
+      cache.publish(current);
+    }
     try {
       server = new XdsServer(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), cache, null,
           XdsServer.Connections.DEFAULT, events).start();

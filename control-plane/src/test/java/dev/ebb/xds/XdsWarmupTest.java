@@ -81,8 +81,12 @@ class XdsWarmupTest {
     int port;
     try (serving) {
       Warmup.run(EnvoyTranslator.Settings.DEFAULT, Duration.ofMinutes(1), 3, 0, serving); // in process first
+      XdsCache inProcess = serving.cache();
       port = serving.overTransport();
       assertThat(port).isPositive();
+      // the loopback server has a cache of its own, as a server that starts: its tables start empty
+      assertThat(serving.cache()).isNotSameAs(inProcess);
+      assertThat(inProcess.streams()).isEmpty();
       long before = serving.responses();
       List<String> behind = new ArrayList<>();
       Warmup.run(EnvoyTranslator.Settings.DEFAULT, Duration.ofMinutes(1), 8, 4, snapshot -> {
