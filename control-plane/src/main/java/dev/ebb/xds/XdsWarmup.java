@@ -60,6 +60,8 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
   static final long SETTLE_MAX_MS = 5_000;
   /** Over the transport: one node reconnects every this many configs. */
   static final int RECONNECT_EVERY = 5;
+  /** Over the transport: the nodes of one kind move to a new connection every this many configs. */
+  static final int NEW_CONNECTION_EVERY = 20;
   /**
    * The private cache's budget for bytes the transport has not taken yet: small, so that the path a real server
    * takes when many proxies sync at once (streams waiting for the budget) is compiled too.
@@ -96,6 +98,8 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
   /** The loopback server, its clients' channels (one per kind) and the thread their callbacks run on. */
   private XdsServer server;
   private final List<ManagedChannel> channels = new ArrayList<>();
+  /** Channels whose nodes moved to a new connection. */
+  private final List<ManagedChannel> retired = new ArrayList<>();
   private ExecutorService clientThread;
   /** Subscription requests that must be answered (a stream's first of a type, or new names) and are not yet. */
   private final java.util.concurrent.atomic.AtomicInteger unanswered = new java.util.concurrent.atomic.AtomicInteger();
@@ -107,6 +111,7 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
   private long unsettled;
   private long configs;
   private int reconnects;
+  private int connections;
 
   public XdsWarmup() {
     this(XdsEvents.NONE);
@@ -144,6 +149,11 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
 
   XdsCache cache() {
     return cache;
+  }
+
+  /** The connections the loopback server has seen, or 0 while the streams run in process. */
+  long connectionsOpened() {
+    return server == null ? 0 : server.guard().connectionsOpened();
   }
 
   /** The loopback port the simulated streams use, or 0 while they run in process. */
@@ -184,8 +194,7 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
         return t;
       });
       for (int i = 0; i < Kind.values().length; i++) {
-        channels.add(NettyChannelBuilder.forAddress(new InetSocketAddress(InetAddress.getLoopbackAddress(),
-            server.port())).usePlaintext().executor(clientThread).maxInboundMessageSize(Integer.MAX_VALUE).build());
+        channels.add(channel(server.port()));
       }
       if (current != null) {
         onClients(() -> {
@@ -219,7 +228,9 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
         startClients();
       } else {
         clients.forEach(Client::advance); // names that came or went with this config
-        if (server != null && configs % RECONNECT_EVERY == 0) {
+        if (server != null && configs % NEW_CONNECTION_EVERY == 0) {
+          newConnection();
+        } else if (server != null && configs % RECONNECT_EVERY == 0) {
           reconnectOne();
         }
       }
@@ -256,6 +267,34 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
    * first response takes paths (the call's headers, a first sync) that the JIT would otherwise compile only when
    * real proxies connect, sending code compiled without them back to the interpreter.
    */
+  /**
+   * Over the transport, the nodes of one kind (in turn) move to a new HTTP/2 connection, as proxies do when they
+   * restart: a new connection's first bytes take paths (the connection preface, a new channel's handlers) that the
+   * JIT would otherwise see only when real proxies connect, sending code compiled without them back to the
+   * interpreter just before the first real changes.
+   */
+  private void newConnection() {
+    Kind kind = Kind.values()[connections++ % Kind.values().length];
+    ManagedChannel old = channels.get(kind.ordinal());
+    channels.set(kind.ordinal(), channel(server.port()));
+    for (int i = 0; i < clients.size(); i++) {
+      Client gone = clients.get(i);
+      if (gone.kind == kind) {
+        Client back = new Remote(kind, gone.index, channels.get(kind.ordinal()));
+        clients.set(i, back);
+        gone.close();
+        back.start();
+      }
+    }
+    old.shutdown(); // its calls are cancelled: it ends by itself
+    retired.add(old);
+  }
+
+  private ManagedChannel channel(int port) {
+    return NettyChannelBuilder.forAddress(new InetSocketAddress(InetAddress.getLoopbackAddress(), port))
+        .usePlaintext().executor(clientThread).maxInboundMessageSize(Integer.MAX_VALUE).build();
+  }
+
   private void reconnectOne() {
     int i = reconnects++ % clients.size();
     Client gone = clients.get(i);
@@ -352,6 +391,8 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
   }
 
   private void closeTransport() {
+    channels.addAll(retired);
+    retired.clear();
     channels.forEach(ManagedChannel::shutdownNow);
     for (ManagedChannel c : channels) {
       try {
@@ -571,10 +612,11 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
         }
         ask(b.build());
       } else {
-        // Envoy names its node on every request, gRPC clients on the first of a stream only
+        // Envoy (by default) and grpc-java name the node on every request, C-core and grpc-go on the first of a
+        // stream only; the other proxyless agents here do as those two
         DiscoveryRequest.Builder b = DiscoveryRequest.newBuilder().setTypeUrl(type).setVersionInfo(version)
             .setResponseNonce(nonce).addAllResourceNames(subscribe);
-        if (kind != Kind.GRPC || !namedNode) {
+        if (kind != Kind.GRPC || node.getUserAgentName().equals("gRPC Java") || !namedNode) {
           b.setNode(node);
           namedNode = true;
         }
