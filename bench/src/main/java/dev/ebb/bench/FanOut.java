@@ -100,9 +100,13 @@ final class FanOut {
     String sparred = "";
     if (!sparring && s.warmLoadGenerator()) {
       long t = System.nanoTime();
-      Run spar = new FanOut(s, mode, kind, n, true).run();
-      sparred = String.format(java.util.Locale.ROOT, "load generator warmed on a sparring server in %.0f s (%s)",
-          (System.nanoTime() - t) / 1e9, spar.note());
+      try {
+        Run spar = new FanOut(s, mode, kind, n, true).run();
+        sparred = String.format(java.util.Locale.ROOT, "load generator warmed on a sparring server in %.0f s (%s)",
+            (System.nanoTime() - t) / 1e9, spar.note());
+      } catch (Exception e) {
+        sparred = "load generator not warmed (sparring failed: " + e + ")"; // the run goes on, cold
+      }
       if (s.verbose()) {
         System.out.println("    " + sparred);
       }
@@ -147,8 +151,9 @@ final class FanOut {
           (System.nanoTime() - warm0) / 1e9 + 1.5);
       long heap0 = num(ask("heap"));
       ask("direct");
+      create(port, channels);
       long syncStart = System.nanoTime();
-      connect(port, channels);
+      connect(channels);
       // gives up after 10 minutes, or after a minute in which no node received anything
       SimNode.LAST_RESPONSE.set(System.nanoTime());
       boolean synced = waitFor(() -> nodes.stream().allMatch(SimNode::synced)
@@ -204,7 +209,8 @@ final class FanOut {
    * changes); says how many changes that took in its note.
    */
   private Run spar(int port, List<ManagedChannel> channels, String at) throws Exception {
-    connect(port, channels);
+    create(port, channels);
+    connect(channels);
     if (!waitFor(() -> nodes.stream().allMatch(SimNode::synced), Duration.ofMinutes(10))) {
       throw new IllegalStateException("sparring: not every node synced (" + errors() + " streams failed: "
           + firstError() + ")");
@@ -231,8 +237,8 @@ final class FanOut {
         String.join(", ", done));
   }
 
-  /** Opens the nodes' channels and streams; the sync starts. */
-  private void connect(int port, List<ManagedChannel> channels) {
+  /** Makes the nodes and their channels (no connection yet). */
+  private void create(int port, List<ManagedChannel> channels) {
     for (int i = 0; i < n; i++) {
       if (i % s.streamsPerConnection() == 0) {
         channels.add(NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().directExecutor()
@@ -240,6 +246,10 @@ final class FanOut {
       }
       nodes.add(new SimNode(kind, i, probeRoute(i)));
     }
+  }
+
+  /** Opens the nodes' streams: the sync starts. */
+  private void connect(List<ManagedChannel> channels) {
     for (int i = 0; i < n; i++) {
       nodes.get(i).start(channels.get(i / s.streamsPerConnection()));
     }

@@ -58,7 +58,7 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
   static final int STREAMS_PER_KIND = 30;
   /** Over the transport: how long a config may take to be ACKed by every stream before the warm-up goes on. */
   static final long SETTLE_MAX_MS = 5_000;
-  /** Over the transport: one node reconnects every this many configs. */
+  /** Over the transport: one node reconnects every this many configs (but not when its kind moves, below). */
   static final int RECONNECT_EVERY = 5;
   /** Over the transport: the nodes of one kind move to a new connection every this many configs. */
   static final int NEW_CONNECTION_EVERY = 20;
@@ -210,7 +210,9 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
       clients.clear();
       unanswered.set(0);
       failure = null;
+      cache = new XdsCache(Clock.systemUTC(), events, BUDGET_BYTES); // without the loopback's streams
       if (current != null) {
+        cache.publish(current);
         startClients(); // in process again
         runPending();
       }
@@ -227,12 +229,13 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
       if (clients.isEmpty()) {
         startClients();
       } else {
-        clients.forEach(Client::advance); // names that came or went with this config
+        // first the nodes that go away (their new streams ask for this config), then the others' new names
         if (server != null && configs % NEW_CONNECTION_EVERY == 0) {
           newConnection();
         } else if (server != null && configs % RECONNECT_EVERY == 0) {
           reconnectOne();
         }
+        clients.forEach(Client::advance); // names that came or went with this config
       }
       return null;
     });
@@ -263,11 +266,6 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
   }
 
   /**
-   * Over the transport, one node (in turn) goes away and comes back on a new stream, as proxies do: a new stream's
-   * first response takes paths (the call's headers, a first sync) that the JIT would otherwise compile only when
-   * real proxies connect, sending code compiled without them back to the interpreter.
-   */
-  /**
    * Over the transport, the nodes of one kind (in turn) move to a new HTTP/2 connection, as proxies do when they
    * restart: a new connection's first bytes take paths (the connection preface, a new channel's handlers) that the
    * JIT would otherwise see only when real proxies connect, sending code compiled without them back to the
@@ -287,6 +285,7 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
       }
     }
     old.shutdown(); // its calls are cancelled: it ends by itself
+    retired.removeIf(ManagedChannel::isTerminated);
     retired.add(old);
   }
 
@@ -295,6 +294,11 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
         .usePlaintext().executor(clientThread).maxInboundMessageSize(Integer.MAX_VALUE).build();
   }
 
+  /**
+   * Over the transport, one node (in turn) goes away and comes back on a new stream, as proxies do: a new stream's
+   * first response takes paths (the call's headers, a first sync) that the JIT would otherwise compile only when
+   * real proxies connect, sending code compiled without them back to the interpreter.
+   */
   private void reconnectOne() {
     int i = reconnects++ % clients.size();
     Client gone = clients.get(i);
@@ -347,7 +351,7 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
 
   /**
    * The private cache has exactly the clients' streams (a reconnected node's old one is gone), each has named its
-   * node, and each has ACKed (or NACKed) the last response of each type.
+   * node, holds back no response, and has ACKed (or NACKed) the last response of each type.
    */
   private boolean allAcked() {
     Collection<StreamState> streams = cache.streams();
@@ -356,10 +360,13 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
     }
     for (StreamState s : streams) {
       synchronized (s) {
-        if (s.group == null) {
+        if (s.group == null || s.waitingForBudget) {
           return false;
         }
         for (StreamState.TypeState ts : s.types.values()) {
+          if (ts.deferred) {
+            return false; // a response is held back (transport not ready, or the send budget): it is still to come
+          }
           if (ts.sentNonce != null && !ts.sentNonce.equals(ts.ackedNonce) && !ts.sentNonce.equals(ts.nackedNonce)) {
             return false;
           }
@@ -409,6 +416,11 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
     }
     if (clientThread != null) {
       clientThread.shutdownNow();
+      try {
+        clientThread.awaitTermination(1, TimeUnit.SECONDS); // no callback touches the clients after this
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
       clientThread = null;
     }
   }
@@ -654,8 +666,8 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
     }
 
     /**
-     * After the ACK: the next type, if one waited for this answer, then this subscription counts as answered (not
-     * before, or the wait per config could end between the two).
+     * After the ACK of a response of {@code type}: the next type, if one waited for it, then the type's awaited
+     * subscription counts as answered (not before, or the wait per config could end between the two).
      */
     private void answered(String type) {
       if (!allAsked) {
@@ -711,6 +723,8 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
     private final StreamObserver<DiscoveryRequest> sotw;
     private final StreamObserver<DeltaDiscoveryRequest> delta;
     private ClientCallStreamObserver<?> call;
+    /** Closed (replaced): a response still on its way is dropped, not ACKed or counted. */
+    private boolean closed;
 
     Remote(Kind kind, int index, ManagedChannel channel) {
       super(kind, index);
@@ -737,6 +751,7 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
 
     @Override
     void close() {
+      closed = true;
       unanswered.addAndGet(-awaiting.size());
       awaiting.clear();
       if (call != null) {
@@ -752,6 +767,9 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
 
       @Override
       public void onNext(R response) {
+        if (closed) {
+          return;
+        }
         bytes += response.getSerializedSize();
         received(response).run();
       }

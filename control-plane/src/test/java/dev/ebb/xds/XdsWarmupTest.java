@@ -32,12 +32,21 @@ class XdsWarmupTest {
 
   @Test
   void eachSimulatedClientAsksForTheTypesInTheOrderRealClientsDo() {
-    // the type of each stream's responses, in the order they were sent
+    // the type of each stream's responses, in the order they were sent; and each type's first response that came
+    // before the stream had ACKed the type before it (a client that asked for everything at once)
     java.util.Map<String, List<TypeUrl>> pushed = new java.util.concurrent.ConcurrentHashMap<>();
+    List<String> early = new java.util.concurrent.CopyOnWriteArrayList<>();
     XdsEvents recording = new XdsEvents() {
       @Override
       public void pushed(StreamState stream, TypeUrl type, String version, int resources, int bytes) {
-        pushed.computeIfAbsent(stream.nodeId(), k -> new ArrayList<>()).add(type);
+        List<TypeUrl> types = pushed.computeIfAbsent(stream.nodeId(), k -> new ArrayList<>());
+        if (!types.isEmpty() && !types.contains(type)) {
+          TypeUrl before = types.stream().distinct().reduce((a, b) -> b).orElseThrow();
+          if (stream.types.get(before).ackedNonce == null) {
+            early.add(stream.nodeId() + " " + type + " before its " + before + " was ACKed");
+          }
+        }
+        types.add(type);
       }
     };
     try (XdsWarmup serving = new XdsWarmup(recording)) {
@@ -54,6 +63,7 @@ class XdsWarmupTest {
                 : List.of(TypeUrl.CLUSTER, TypeUrl.ENDPOINT, TypeUrl.LISTENER, TypeUrl.ROUTE);
         assertThat(types.stream().distinct().toList()).as(node).isEqualTo(expected);
       });
+      assertThat(early).isEmpty();
     }
   }
 
