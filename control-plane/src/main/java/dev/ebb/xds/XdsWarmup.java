@@ -206,7 +206,7 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
       return server.port();
     } catch (RuntimeException e) {
       LOG.info("the warm-up's streams stay in process: no loopback server ({})", e.toString());
-      closeTransport(); // its clients' calls end with the channels
+      closeTransport(); // its clients' calls end with the channels (forcibly after a second)
       clients.clear();
       unanswered.set(0);
       failure = null;
@@ -229,19 +229,26 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
       if (clients.isEmpty()) {
         startClients();
       } else {
-        // first the nodes that go away (their new streams ask for this config), then the others' new names
-        if (server != null && configs % NEW_CONNECTION_EVERY == 0) {
-          newConnection();
-        } else if (server != null && configs % RECONNECT_EVERY == 0) {
-          reconnectOne();
-        }
         clients.forEach(Client::advance); // names that came or went with this config
       }
       return null;
     });
     if (server == null) {
       runPending();
-    } else {
+      return;
+    }
+    settle();
+    // nodes go away once the transport is quiet (every response taken and ACKed): a call cancelled while the
+    // server still has writes queued for it makes grpc log a stream error; then their new streams sync
+    if (configs % NEW_CONNECTION_EVERY == 0 || configs % RECONNECT_EVERY == 0) {
+      onClients(() -> {
+        if (configs % NEW_CONNECTION_EVERY == 0) {
+          newConnection();
+        } else {
+          reconnectOne();
+        }
+        return null;
+      });
       settle();
     }
   }
@@ -284,7 +291,9 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
         back.start();
       }
     }
-    old.shutdown(); // its calls are cancelled: it ends by itself
+    // the connection left at the last move is idle by now; this one's calls were cancelled just now, and closing
+    // it while the server still writes to them makes grpc log a stream error: it is closed at the next move
+    retired.forEach(ManagedChannel::shutdown);
     retired.removeIf(ManagedChannel::isTerminated);
     retired.add(old);
   }
@@ -400,13 +409,17 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
   private void closeTransport() {
     channels.addAll(retired);
     retired.clear();
-    channels.forEach(ManagedChannel::shutdownNow);
+    // their calls are cancelled (closeClients): a graceful shutdown ends once the server has seen that, without
+    // the stream errors grpc logs when a connection closes under writes; then forcibly, whatever is left
+    channels.forEach(ManagedChannel::shutdown);
     for (ManagedChannel c : channels) {
       try {
-        c.awaitTermination(1, TimeUnit.SECONDS); // its callbacks run on the clients' thread: end them first
+        if (!c.awaitTermination(1, TimeUnit.SECONDS)) { // its callbacks run on the clients' thread: end them first
+          c.shutdownNow().awaitTermination(1, TimeUnit.SECONDS);
+        }
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
-        break;
+        c.shutdownNow();
       }
     }
     channels.clear();

@@ -87,6 +87,24 @@ class XdsWarmupTest {
 
   @Test
   void overTheTransportEveryStreamGoesThroughALoopbackServerAndEachConfigIsAckedBeforeTheNext() throws Exception {
+    // what grpc logs (java.util.logging) at WARNING or above while the warm-up runs: a user would see it in the log
+    List<String> grpcWarnings = new java.util.concurrent.CopyOnWriteArrayList<>();
+    java.util.logging.Logger grpcLog = java.util.logging.Logger.getLogger("io.grpc");
+    java.util.logging.Handler handler = new java.util.logging.Handler() {
+      @Override
+      public void publish(java.util.logging.LogRecord r) {
+        if (r.getLevel().intValue() >= java.util.logging.Level.WARNING.intValue()) {
+          grpcWarnings.add(r.getLoggerName() + ": " + r.getMessage() + " " + r.getThrown());
+        }
+      }
+
+      @Override
+      public void flush() {}
+
+      @Override
+      public void close() {}
+    };
+    grpcLog.addHandler(handler);
     XdsWarmup serving = new XdsWarmup();
     int port;
     try (serving) {
@@ -132,6 +150,9 @@ class XdsWarmupTest {
     assertThat(serving.port()).isZero();
     assertThatThrownBy(() -> new Socket(InetAddress.getLoopbackAddress(), port).close())
         .as("the loopback server is closed with the warm-up").isInstanceOf(ConnectException.class);
+    grpcLog.removeHandler(handler);
+    // moving nodes to new connections and closing the warm-up end its calls before their connections
+    assertThat(grpcWarnings).isEmpty();
   }
 
   private static void everyStreamAckedEachType(XdsCache cache) {
