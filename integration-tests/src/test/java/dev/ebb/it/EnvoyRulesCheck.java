@@ -21,6 +21,13 @@ final class EnvoyRulesCheck implements XdsEvents {
   private final List<String> violations = new CopyOnWriteArrayList<>();
   private final AtomicLong checked = new AtomicLong();
 
+  EnvoyRulesCheck() {
+    // the rules' type registry is built once per JVM by loading every class of the api jar: seconds on 2 cores
+    // while Ebb's background warm-up runs. Built here, on the test's thread before Ebb starts, not inside the
+    // first response (where it held that stream, and the first config came after the tests' 10 s deadline)
+    ProtoRules.typeRegistry();
+  }
+
   @Override
   public void responded(StreamState stream, TypeUrl type, Message response) {
     String who = "node " + stream.nodeId() + " (" + stream.group().map(g -> g.label() + "/" + g.nodeCluster())
