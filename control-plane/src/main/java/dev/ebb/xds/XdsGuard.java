@@ -48,6 +48,7 @@ public final class XdsGuard implements ServerInterceptor {
   private final Optional<NodeAuthz> authz;
   private final AtomicInteger open = new AtomicInteger();
   private final Map<Object, AtomicInteger> perConnection = new ConcurrentHashMap<>();
+  private final java.util.concurrent.atomic.AtomicLong connectionsOpened = new java.util.concurrent.atomic.AtomicLong();
 
   public XdsGuard(Limits limits, XdsEvents events, Optional<NodeAuthz> authz) {
     this.limits = limits;
@@ -66,11 +67,17 @@ public final class XdsGuard implements ServerInterceptor {
     return limits;
   }
 
+  /** Connections made since the server started. */
+  long connectionsOpened() {
+    return connectionsOpened.get();
+  }
+
   /** Tags each connection, so streams can be counted per connection. */
   ServerTransportFilter connections() {
     return new ServerTransportFilter() {
       @Override
       public Attributes transportReady(Attributes attrs) {
+        connectionsOpened.incrementAndGet();
         return attrs.toBuilder().set(CONNECTION, new Object()).build();
       }
 

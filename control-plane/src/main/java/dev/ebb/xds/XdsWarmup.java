@@ -58,8 +58,10 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
   static final int STREAMS_PER_KIND = 30;
   /** Over the transport: how long a config may take to be ACKed by every stream before the warm-up goes on. */
   static final long SETTLE_MAX_MS = 5_000;
-  /** Over the transport: one node reconnects every this many configs. */
+  /** Over the transport: one node reconnects every this many configs (but not when its kind moves, below). */
   static final int RECONNECT_EVERY = 5;
+  /** Over the transport: the nodes of one kind move to a new connection every this many configs. */
+  static final int NEW_CONNECTION_EVERY = 20;
   /**
    * The private cache's budget for bytes the transport has not taken yet: small, so that the path a real server
    * takes when many proxies sync at once (streams waiting for the budget) is compiled too.
@@ -94,8 +96,10 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
   private volatile long bytes;
   private volatile long problems;
   /** The loopback server, its clients' channels (one per kind) and the thread their callbacks run on. */
-  private XdsServer server;
+  private volatile XdsServer server;
   private final List<ManagedChannel> channels = new ArrayList<>();
+  /** Channels whose nodes moved to a new connection. */
+  private final List<ManagedChannel> retired = new ArrayList<>();
   private ExecutorService clientThread;
   /** Subscription requests that must be answered (a stream's first of a type, or new names) and are not yet. */
   private final java.util.concurrent.atomic.AtomicInteger unanswered = new java.util.concurrent.atomic.AtomicInteger();
@@ -107,6 +111,7 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
   private long unsettled;
   private long configs;
   private int reconnects;
+  private int connections;
 
   public XdsWarmup() {
     this(XdsEvents.NONE);
@@ -144,6 +149,11 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
 
   XdsCache cache() {
     return cache;
+  }
+
+  /** The connections the loopback server has seen, or 0 while the streams run in process (for tests). */
+  public long connectionsOpened() {
+    return server == null ? 0 : server.guard().connectionsOpened();
   }
 
   /** The loopback port the simulated streams use, or 0 while they run in process. */
@@ -228,11 +238,15 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
       return;
     }
     settle();
-    // a node goes away once the transport is quiet (every response taken and ACKed): a call cancelled while the
-    // server still has writes queued for it makes grpc log a stream error; then its new stream syncs
-    if (configs % RECONNECT_EVERY == 0) {
+    // nodes go away once the transport is quiet (every response taken and ACKed): a call cancelled while the
+    // server still has writes queued for it makes grpc log a stream error; then their new streams sync
+    if (configs % NEW_CONNECTION_EVERY == 0 || configs % RECONNECT_EVERY == 0) {
       onClients(() -> {
-        reconnectOne();
+        if (configs % NEW_CONNECTION_EVERY == 0) {
+          newConnection();
+        } else {
+          reconnectOne();
+        }
         return null;
       });
       settle();
@@ -256,6 +270,32 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
     }
     streamsWanted = clients.size();
     clients.forEach(Client::start);
+  }
+
+  /**
+   * Over the transport, the nodes of one kind (in turn) move to a new HTTP/2 connection, as proxies do when they
+   * restart: a new connection's first bytes take paths (the connection preface, a new channel's handlers) that the
+   * JIT would otherwise see only when real proxies connect, sending code compiled without them back to the
+   * interpreter just before the first real changes.
+   */
+  private void newConnection() {
+    Kind kind = Kind.values()[connections++ % Kind.values().length];
+    ManagedChannel old = channels.get(kind.ordinal());
+    channels.set(kind.ordinal(), channel(server.port()));
+    for (int i = 0; i < clients.size(); i++) {
+      Client gone = clients.get(i);
+      if (gone.kind == kind) {
+        Client back = new Remote(kind, gone.index, channels.get(kind.ordinal()));
+        clients.set(i, back);
+        gone.close();
+        back.start();
+      }
+    }
+    // the connection left at the last move is idle by now; this one's calls were cancelled just now, and closing
+    // it while the server still writes to them makes grpc log a stream error: it is closed at the next move
+    retired.forEach(ManagedChannel::shutdown);
+    retired.removeIf(ManagedChannel::isTerminated);
+    retired.add(old);
   }
 
   private ManagedChannel channel(int port) {
@@ -367,6 +407,8 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
   }
 
   private void closeTransport() {
+    channels.addAll(retired);
+    retired.clear();
     // their calls are cancelled (closeClients): a graceful shutdown ends once the server has seen that, without
     // the stream errors grpc logs when a connection closes under writes; then forcibly, whatever is left
     channels.forEach(ManagedChannel::shutdown);

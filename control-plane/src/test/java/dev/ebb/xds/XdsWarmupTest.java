@@ -117,7 +117,9 @@ class XdsWarmupTest {
       assertThat(inProcess.streams()).isEmpty();
       long before = serving.responses();
       List<String> behind = new ArrayList<>();
-      Warmup.run(EnvoyTranslator.Settings.DEFAULT, Duration.ofMinutes(1), 8, 4, snapshot -> {
+      // enough configs for the nodes of one kind to move to a new connection
+      int edits = XdsWarmup.NEW_CONNECTION_EVERY;
+      Warmup.run(EnvoyTranslator.Settings.DEFAULT, Duration.ofMinutes(1), 8, edits, snapshot -> {
         serving.accept(snapshot);
         // the config reached every stream, and every stream ACKed it, before the warm-up makes the next one
         for (StreamState s : serving.cache().streams()) {
@@ -142,12 +144,14 @@ class XdsWarmupTest {
           // nodes reconnected now and then: some streams were opened after the first ones
           .anyMatch(s -> s.id > 3 * XdsWarmup.STREAMS_PER_KIND);
       everyStreamAckedEachType(serving.cache());
+      // one connection per kind, and a new one when the nodes of a kind moved
+      assertThat(serving.connectionsOpened()).isGreaterThan(3);
     }
     assertThat(serving.port()).isZero();
     assertThatThrownBy(() -> new Socket(InetAddress.getLoopbackAddress(), port).close())
         .as("the loopback server is closed with the warm-up").isInstanceOf(ConnectException.class);
     grpcLog.removeHandler(handler);
-    // reconnecting nodes and closing the warm-up end their calls before their connections
+    // moving nodes to new connections and closing the warm-up end its calls before their connections
     assertThat(grpcWarnings).isEmpty();
   }
 
