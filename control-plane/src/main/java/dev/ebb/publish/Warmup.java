@@ -145,10 +145,17 @@ public final class Warmup {
    */
   public int inBackground(Duration max, BooleanSupplier busy, BooleanSupplier stop, Runnable first) {
     CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
+    boolean timed = jit != null && jit.isCompilationTimeMonitoringSupported();
+    return inBackground(max, busy, stop, first, timed ? jit::getTotalCompilationTime : () -> -1);
+  }
+
+  /** As above, with the JIT's total compile time in ms read from {@code jitMillis} (-1: not known). */
+  int inBackground(Duration max, BooleanSupplier busy, BooleanSupplier stop, Runnable first,
+      java.util.function.LongSupplier jitMillis) {
     long start = System.nanoTime();
     long deadline = start + max.toNanos();
     int before = edits;
-    long windowJit = jit != null && jit.isCompilationTimeMonitoringSupported() ? jit.getTotalCompilationTime() : -1;
+    long windowJit = jitMillis.getAsLong();
     int windowStart = edits;
     boolean quiet = false;
     boolean stopped = false;
@@ -177,11 +184,11 @@ public final class Warmup {
       if (edits <= SMALL_EDITS) {
         // small edits are too quick to judge the JIT by
         windowStart = edits;
-        windowJit = windowJit < 0 ? -1 : jit.getTotalCompilationTime();
+        windowJit = windowJit < 0 ? -1 : jitMillis.getAsLong();
         continue;
       }
       if (edits - windowStart >= QUIET_WINDOW) {
-        long now = windowJit < 0 ? 0 : jit.getTotalCompilationTime();
+        long now = windowJit < 0 ? 0 : jitMillis.getAsLong();
         if (windowJit < 0 || now - windowJit < QUIET_MS) {
           quiet = true;
           break;

@@ -152,6 +152,20 @@ class WarmupTest {
   }
 
   @Test
+  void theBackgroundWarmUpEndsAtTheFirstWindowOfEditsInWhichTheJitCompiledNothing() {
+    java.util.concurrent.atomic.AtomicInteger configs = new java.util.concurrent.atomic.AtomicInteger();
+    Warmup w = new Warmup(SETTINGS, snapshot -> configs.incrementAndGet());
+    int flatFrom = Warmup.SMALL_EDITS + 2 * Warmup.QUIET_WINDOW + Warmup.QUIET_WINDOW / 2;
+    // the JIT compiles 100 ms per edit until edit flatFrom, then nothing
+    int edits = w.inBackground(Duration.ofMinutes(2), () -> false, () -> false, null,
+        () -> 100L * Math.min(configs.get(), flatFrom));
+    // small edits first (too quick to judge by), then windows of QUIET_WINDOW edits: the one that ends at
+    // SMALL_EDITS + 3 windows still saw compilation (half a window's); the next saw none
+    assertThat(edits).isEqualTo(Warmup.SMALL_EDITS + 4 * Warmup.QUIET_WINDOW);
+    assertThat(configs.get()).isEqualTo(edits);
+  }
+
+  @Test
   void theBackgroundWarmUpEndsWhenARealChangeComes() {
     Warmup w = new Warmup(SETTINGS, snapshot -> {});
     java.util.concurrent.atomic.AtomicInteger asked = new java.util.concurrent.atomic.AtomicInteger();
