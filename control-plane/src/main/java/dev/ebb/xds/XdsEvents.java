@@ -2,7 +2,11 @@ package dev.ebb.xds;
 
 import dev.ebb.publish.TypeUrl;
 
-/** What happens on xDS streams, for logs, metrics and status. Called on gRPC or publisher threads. */
+/**
+ * What happens on xDS streams, for logs, metrics and status. Called on gRPC or publisher threads, mostly while the
+ * stream's state is locked: a listener must return at once (no I/O, no waiting; hand slow work to an executor, as
+ * the Kubernetes status writer does), or it holds back that stream's responses.
+ */
 public interface XdsEvents {
   XdsEvents NONE = new XdsEvents() {};
 
