@@ -35,8 +35,11 @@ final class ChunkedComposer {
   private static final Pattern TOP_KEY = Pattern.compile("([A-Za-z][A-Za-z0-9_]*):(?:[ \\r]*|[ \\r]+#.*)");
   private static final java.util.Set<String> KNOWN = java.util.Set.of("listeners", "routes", "backends");
 
-  /** Item text and its first line to its node; only the last read's items are kept. */
-  private Map<String, Node> items = new HashMap<>();
+  /** The last read's items by first line (with their last line and node), and its lines. */
+  private Map<Integer, Item> items = new HashMap<>();
+  private String[] itemLines = new String[0];
+
+  private record Item(int to, Node node) {}
   private int reused;
   private int composed;
   private boolean lastReused;
@@ -57,7 +60,7 @@ final class ChunkedComposer {
     }
     String[] lines = text.split("\n", -1);
     List<NodeTuple> tuples = new ArrayList<>();
-    Map<String, Node> next = new HashMap<>();
+    Map<Integer, Item> next = new HashMap<>();
     int reusedNow = 0;
     int composedNow = 0;
     int i = 0;
@@ -141,6 +144,7 @@ final class ChunkedComposer {
       return Optional.empty();
     }
     items = next;
+    itemLines = lines;
     reused = reusedNow;
     composed = composedNow;
     return Optional.of(new MappingNode(Tag.MAP, tuples, DumperOptions.FlowStyle.BLOCK));
@@ -154,12 +158,17 @@ final class ChunkedComposer {
     return last;
   }
 
-  private static String keyOf(String[] lines, int from, int to) {
-    StringBuilder sb = new StringBuilder().append(from).append('\n');
-    for (int j = from; j <= to; j++) {
-      sb.append(lines[j]).append('\n');
+  /** Whether lines from..to are the same in both reads. */
+  private static boolean sameLines(String[] lines, String[] before, int from, int to) {
+    if (to >= before.length) {
+      return false;
     }
-    return sb.toString();
+    for (int j = from; j <= to; j++) {
+      if (!lines[j].equals(before[j])) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /**
@@ -178,14 +187,17 @@ final class ChunkedComposer {
 
   private Yaml itemYaml;
 
-  /** The node of one sequence item (lines from..to), reused when the same text sits on the same lines. */
-  private Node item(String[] lines, int from, int to, Map<String, Node> next) {
-    String key = keyOf(lines, from, to);
-    Node n = items.get(key);
+  /**
+   * The node of one sequence item (lines from..to), reused when the same text sits on the same lines (compared
+   * line by line: no key is built or hashed for the thousand items that did not change).
+   */
+  private Node item(String[] lines, int from, int to, Map<Integer, Item> next) {
+    Item before = items.get(from);
+    Node n = before != null && before.to() == to && sameLines(lines, itemLines, from, to) ? before.node() : null;
     lastReused = n != null;
     if (n == null) {
       // blank lines in front keep the marks (line numbers) of a whole-file compose
-      StringBuilder text = new StringBuilder(key.length() + from);
+      StringBuilder text = new StringBuilder(from + 64 * (to - from + 1));
       text.append("\n".repeat(from));
       for (int j = from; j <= to; j++) {
         text.append(lines[j]).append('\n');
@@ -200,7 +212,7 @@ final class ChunkedComposer {
         return null;
       }
     }
-    next.put(key, n);
+    next.put(from, new Item(to, n));
     return n;
   }
 
@@ -230,13 +242,19 @@ final class ChunkedComposer {
    * skips. Either way the whole-file compose must see the text.
    */
   private static boolean plainLines(String text) {
+    boolean onlyPrintableAscii = true;
     for (int i = 0; i < text.length(); i++) {
       char c = text.charAt(i);
+      if (c >= ' ' && c <= '~' || c == '\n') {
+        continue; // printable to YAML: no need to ask it
+      }
       if (c == '\r' ? i + 1 >= text.length() || text.charAt(i + 1) != '\n' : c == '\u0085' || c == '\u2028' || c == '\u2029') {
         return false;
       }
+      onlyPrintableAscii &= c == '\r' || c == '\t';
     }
-    return StreamReader.isPrintable(text);
+    // YAML's own check (surrogate pairs, the ranges it refuses) only when something else is in the text
+    return onlyPrintableAscii || StreamReader.isPrintable(text);
   }
 
   private static boolean blankOrComment(String line) {

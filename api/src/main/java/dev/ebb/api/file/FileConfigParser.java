@@ -171,7 +171,12 @@ public final class FileConfigParser {
 
     Set<String> declaredBackends = new HashSet<>();
     for (Node n : backendNodes) {
-      nameOf(n).ifPresent(declaredBackends::add);
+      Backend known = previousBackends.get(n); // parsed from this very node: its name is the node's
+      if (known != null) {
+        declaredBackends.add(known.name());
+      } else {
+        nameOf(n).ifPresent(declaredBackends::add);
+      }
     }
     List<Backend> backends = new ArrayList<>();
     Set<String> invalidBackends = new LinkedHashSet<>();
