@@ -4,7 +4,6 @@ import dev.ebb.api.model.Endpoint;
 import dev.ebb.api.model.Protocol;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.SortedMap;

@@ -153,12 +153,14 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
 
   /** The connections the loopback server has seen, or 0 while the streams run in process (for tests). */
   public long connectionsOpened() {
-    return server == null ? 0 : server.guard().connectionsOpened();
+    XdsServer s = server; // read once: closing the warm-up clears it
+    return s == null ? 0 : s.guard().connectionsOpened();
   }
 
   /** The loopback port the simulated streams use, or 0 while they run in process. */
   int port() {
-    return server == null ? 0 : server.port();
+    XdsServer s = server;
+    return s == null ? 0 : s.port();
   }
 
   /** Every simulated client holds what the current config has for it, of every type it subscribes to. */

@@ -46,7 +46,9 @@ class BackgroundWarmupIT {
     try (EbbFixture ebb = new EbbFixture(dir, EbbFixture.chat("websocket", "v1", "v2", "10", 9001, 9002))
         .start()) {
       warm.start();
-      await().atMost(Duration.ofSeconds(60)).until(() -> serving.connectionsOpened() > 0 || failed.get() != null);
+      // channels connect lazily: wait for the first three (one per kind of simulated node), so that the two
+      // counted below are moves
+      await().atMost(Duration.ofSeconds(60)).until(() -> serving.connectionsOpened() >= 3 || failed.get() != null);
       connectionsBefore = serving.connectionsOpened();
       // until the warm-up moved nodes to new connections twice while proxies kept connecting
       for (int i = 0; i < 100 && (i < 10 || serving.connectionsOpened() < connectionsBefore + 2); i++) {
