@@ -19,9 +19,19 @@ public record DrainState(SortedMap<RouteBackend, Active> active, SortedMap<Route
   public static final DrainState EMPTY = new DrainState(new TreeMap<>(), new TreeMap<>());
 
   public DrainState {
-    active = java.util.Collections.unmodifiableSortedMap(new TreeMap<>(active));
-    drains = java.util.Collections.unmodifiableSortedMap(new TreeMap<>(drains));
-    endedEarly = java.util.Collections.unmodifiableSortedMap(new TreeMap<>(endedEarly));
+    active = naturalOrder(active);
+    drains = naturalOrder(drains);
+    endedEarly = naturalOrder(endedEarly);
+  }
+
+  /**
+   * A read-only copy in the keys' natural order, whatever order the given map keeps ({@link #equals} walks two
+   * states side by side); linear when the given map is in natural order already.
+   */
+  private static <V> SortedMap<RouteBackend, V> naturalOrder(SortedMap<RouteBackend, V> m) {
+    TreeMap<RouteBackend, V> copy = new TreeMap<>();
+    copy.putAll(m);
+    return java.util.Collections.unmodifiableSortedMap(copy);
   }
 
   public DrainState(SortedMap<RouteBackend, Active> active, SortedMap<RouteBackend, DrainRecord> drains) {

@@ -45,6 +45,13 @@ class DrainStateTest {
     assertThat(one).isNotEqualTo(one.withEndedEarly(java.util.Map.of(new RouteBackend("chat", "v0"),
         new DrainState.EarlyEnd(T, T.plusSeconds(900), T, "idle"))));
     assertThat(one).isNotEqualTo(null).isNotEqualTo("a string");
+
+    // a map kept in another order gives the same state
+    TreeMap<RouteBackend, Active> reversed = new TreeMap<>(java.util.Comparator.<RouteBackend>reverseOrder());
+    reversed.putAll(one.active());
+    DrainState fromReversed = new DrainState(reversed, new TreeMap<>());
+    assertThat(fromReversed).isEqualTo(one).hasSameHashCodeAs(one);
+    assertThat(fromReversed.active().firstKey()).isEqualTo(new RouteBackend("api", "a"));
   }
 
   private static DrainState state(String[]... routeBackends) {
