@@ -11,7 +11,7 @@ import java.util.logging.Logger;
  * <p>grpc-java logs through {@code java.util.logging}. Its server logs a WARNING with a stack trace ("Stream
  * Error ... Stream closed before write could take place", grpc-java#1578) whenever a proxy closes or resets a
  * stream while a response to it is still queued behind HTTP/2 flow control: every proxy that restarts or goes away
- * during a push (an Envoy fleet's rolling update) would print one. Nothing is wrong, and the stream's end is
+ * during a push (an Envoy fleet's rolling update) would print one. Nothing is wrong, and the stream's end
  * already shows in {@code ebb_xds_connected_nodes}; {@link #init} drops exactly that record.
  */
 final class Logging {

@@ -40,6 +40,9 @@ final class ChunkedComposer {
   private String[] itemLines = new String[0];
 
   private record Item(int to, Node node) {}
+
+  /** The loader for items, made at the first one ({@link #itemYaml()}). */
+  private Yaml itemYaml;
   private int reused;
   private int composed;
   private boolean lastReused;
@@ -184,8 +187,6 @@ final class ChunkedComposer {
     }
     return itemYaml;
   }
-
-  private Yaml itemYaml;
 
   /**
    * The node of one sequence item (lines from..to), reused when the same text sits on the same lines (compared
