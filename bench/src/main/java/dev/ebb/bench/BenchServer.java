@@ -37,6 +37,9 @@ import java.util.function.LongSupplier;
 public final class BenchServer {
   private static final AtomicLong FIRST_RESPONSE = new AtomicLong();
 
+  /** What starts each answer on standard output. */
+  static final String ANSWER = "= ";
+
   public static void main(String[] args) throws Exception {
     String mode = args[0];
     Path file = Path.of(args[1]);
@@ -61,22 +64,30 @@ public final class BenchServer {
           for (int i = 0; i < 3; i++) {
             System.gc();
           }
-          System.out.println(ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed());
+          answer(ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed());
         }
-        case "cpu" -> System.out.println(os.getProcessCpuTime());
-        case "jit" -> System.out.println(ManagementFactory.getCompilationMXBean().getTotalCompilationTime());
-        case "direct" -> System.out.println(direct.peakAndReset());
-        case "mark" -> System.out.println(FIRST_RESPONSE.getAndSet(0));
-        case "warming" -> System.out.println(server instanceof EbbServer e && e.warmingUp() ? "1" : "0");
+        case "cpu" -> answer(os.getProcessCpuTime());
+        case "jit" -> answer(ManagementFactory.getCompilationMXBean().getTotalCompilationTime());
+        case "direct" -> answer(direct.peakAndReset());
+        case "mark" -> answer(FIRST_RESPONSE.getAndSet(0));
+        case "warming" -> answer(server instanceof EbbServer e && e.warmingUp() ? "1" : "0");
         case "quit" -> {
           server.close();
           System.exit(0);
         }
-        default -> System.out.println("?");
+        default -> answer("?");
       }
       System.out.flush();
     }
     server.close();
+  }
+
+  /**
+   * An answer to the load generator, marked: the JVM and JFR may write lines of their own to standard output at any
+   * time (unified logging's warnings go there), and an unmarked answer read in their place shifted every later one.
+   */
+  private static void answer(Object value) {
+    System.out.println(ANSWER + value);
   }
 
   static AutoCloseable ebb(Path file, int port, Duration debounce, Duration maxDelay) {

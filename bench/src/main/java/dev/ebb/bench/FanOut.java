@@ -448,11 +448,13 @@ final class FanOut {
 
   private String ask(String command) throws IOException {
     toServer.println(command);
-    String line = fromServer.readLine();
-    if (line == null) {
-      throw new IOException("server exited");
+    for (String line; (line = fromServer.readLine()) != null; ) {
+      if (line.startsWith(BenchServer.ANSWER)) {
+        return line.substring(BenchServer.ANSWER.length()).trim();
+      }
+      System.out.println("    server: " + line); // the JVM's or JFR's own output, not an answer
     }
-    return line.trim();
+    throw new IOException("server exited");
   }
 
   private static long num(String line) {
