@@ -43,7 +43,7 @@ public final class EbbMetrics implements XdsEvents, Pipeline.Listener {
   /** A drain that ended, with the streams still open then (where known). */
   public record EndedDrain(RolloutEngine.EndedDrain drain, Optional<Long> openStreams, Instant at) {}
 
-  private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  private final PrometheusMeterRegistry registry;
   private final Timer propagation;
   private final Timer build;
   private final MultiGauge routeWeights;
@@ -57,16 +57,22 @@ public final class EbbMetrics implements XdsEvents, Pipeline.Listener {
   private volatile Supplier<Source> source = () -> null;
 
   public EbbMetrics(Supplier<java.util.Collection<StreamState>> streams, LoadTracker load) {
-    this(streams, load, true);
+    this(streams, load, true, MeterClock.REAL);
   }
 
-  /** Metrics nobody reads, without the JVM's meters (see {@link XdsEvents#idle()}). */
+  /**
+   * Metrics nobody reads, without the JVM's meters (see {@link XdsEvents#idle()}), on a clock that leaps ahead (see
+   * {@link MeterClock}).
+   */
   @Override
   public EbbMetrics idle() {
-    return new EbbMetrics(List::of, new LoadTracker(java.time.Clock.systemUTC()), false);
+    return new EbbMetrics(List::of, new LoadTracker(java.time.Clock.systemUTC()), false, MeterClock.LEAPING);
   }
 
-  private EbbMetrics(Supplier<java.util.Collection<StreamState>> streams, LoadTracker load, boolean jvm) {
+  private EbbMetrics(Supplier<java.util.Collection<StreamState>> streams, LoadTracker load, boolean jvm,
+      MeterClock clock) {
+    this.registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT,
+        new io.prometheus.metrics.model.registry.PrometheusRegistry(), clock);
     this.load = load;
     if (jvm) {
       new JvmMemoryMetrics().bindTo(registry);
@@ -326,5 +332,53 @@ public final class EbbMetrics implements XdsEvents, Pipeline.Listener {
     backendStreams.register(perBackend, true);
     routeStreams.register(perRoute, true);
     drainingBackends.register(deadlines, true);
+  }
+
+  /**
+   * Micrometer's clock, one class for the real registry and for the warm-up's twin. A timer's time window (its
+   * {@code _max}) rotates at a record that comes 40 s or more after the last rotation. The warm-up's twin had
+   * recorded for less than that when the JIT compiled the record path (inlined into {@code XdsCache}'s call to the
+   * listeners), so the code had no rotation in it, and the real timer's first record, at the first proxies' ACKs
+   * minutes after it was made, sent that code back to the interpreter (a profile showed the recompilation: 135 ms
+   * of a core, during the third change after a sync of 1,000 proxies). The twin's clock leaps ahead by
+   * {@value #LEAP_MS} ms about every second and by {@value #BIG_LEAP_MS} ms more about every 8 s (every window
+   * expired), so the warm-up's records rotate both ways. The real clock is the system's: its leaps are 0, computed
+   * without a branch that the twin would have profiled one way only.
+   */
+  static final class MeterClock implements io.micrometer.core.instrument.Clock {
+    static final long LEAP_MS = 41_000;
+    static final long BIG_LEAP_MS = 130_000;
+    static final MeterClock REAL = new MeterClock(0, 0);
+    static final MeterClock LEAPING = new MeterClock(LEAP_MS, BIG_LEAP_MS);
+    private final long leapMs;
+    private final long bigLeapMs;
+    private final long origin;
+
+    private MeterClock(long leapMs, long bigLeapMs) {
+      this(leapMs, bigLeapMs, System.nanoTime());
+    }
+
+    MeterClock(long leapMs, long bigLeapMs, long origin) {
+      this.leapMs = leapMs;
+      this.bigLeapMs = bigLeapMs;
+      this.origin = origin;
+    }
+
+    /** How far ahead of the system's time: a leap about every 2^30 ns (1.07 s), a bigger one every 2^33 ns (8.6 s). */
+    long aheadMs(long nanoTime) {
+      long elapsed = nanoTime - origin;
+      return (elapsed >>> 30) * leapMs + (elapsed >>> 33) * bigLeapMs;
+    }
+
+    @Override
+    public long wallTime() {
+      return System.currentTimeMillis() + aheadMs(System.nanoTime());
+    }
+
+    @Override
+    public long monotonicTime() {
+      long now = System.nanoTime();
+      return now + aheadMs(now) * 1_000_000;
+    }
   }
 }

@@ -110,6 +110,7 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
   private volatile int streamsWanted;
   private long unsettled;
   private long configs;
+  private final Clock clock = Clock.systemUTC();
   private int reconnects;
   private int connections;
 
@@ -125,7 +126,7 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
    */
   public XdsWarmup(XdsEvents events) {
     this.events = events;
-    this.cache = new XdsCache(Clock.systemUTC(), events, BUDGET_BYTES);
+    this.cache = new XdsCache(clock, events, BUDGET_BYTES);
   }
 
   /** How many responses the simulated clients received and how many bytes they were. */
@@ -183,7 +184,7 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
     // a new private cache, as at a server's start: its first streams find its tables empty (the interned name
     // lists'), which the JIT saw only before it profiled the warm-up; the first real proxies would otherwise send
     // the compiled request handling back to the interpreter
-    cache = new XdsCache(Clock.systemUTC(), events, BUDGET_BYTES);
+    cache = new XdsCache(clock, events, BUDGET_BYTES);
     if (current != null) {
       cache.publish(current);
     }
@@ -212,7 +213,7 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
       clients.clear();
       unanswered.set(0);
       failure = null;
-      cache = new XdsCache(Clock.systemUTC(), events, BUDGET_BYTES); // without the loopback's streams
+      cache = new XdsCache(clock, events, BUDGET_BYTES); // without the loopback's streams
       if (current != null) {
         cache.publish(current);
         startClients(); // in process again
@@ -224,9 +225,13 @@ public final class XdsWarmup implements Consumer<XdsSnapshot>, AutoCloseable {
 
   @Override
   public synchronized void accept(XdsSnapshot snapshot) {
-    current = snapshot;
-    cache.publish(snapshot);
     configs++;
+    // published as the pipeline publishes: a generation of its own and when its change was seen, so that the
+    // streams' propagation samples are milliseconds, as in service (an unpublished snapshot was seen at the epoch:
+    // samples of 56 years, past every bucket of the timer's histogram, whose code the JIT then compiled without the
+    // buckets that real samples fall in)
+    current = snapshot.published(configs, clock.instant());
+    cache.publish(current);
     onClients(() -> {
       if (clients.isEmpty()) {
         startClients();

@@ -68,6 +68,29 @@ class XdsWarmupTest {
   }
 
   @Test
+  void theSimulatedStreamsReportPropagationAsRealOnesDoInMillisecondsPerPublishedConfig() {
+    // the listeners' code is compiled on what the warm-up reports: samples that real streams never give (the epoch's
+    // 56 years, one generation for every config) made the real first changes recompile it
+    List<Duration> samples = new java.util.concurrent.CopyOnWriteArrayList<>();
+    java.util.Set<Long> generations = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    XdsEvents recording = new XdsEvents() {
+      @Override
+      public void propagated(StreamState stream, Duration took) {
+        samples.add(took);
+        generations.add(stream.awaitingGeneration);
+      }
+    };
+    try (XdsWarmup serving = new XdsWarmup(recording)) {
+      Warmup.run(EnvoyTranslator.Settings.DEFAULT, Duration.ofMinutes(1), 4, 4, serving);
+
+      assertThat(serving.allInSync()).isTrue();
+      assertThat(samples).hasSizeGreaterThanOrEqualTo(3 * XdsWarmup.STREAMS_PER_KIND)
+          .allSatisfy(d -> assertThat(d).isBetween(Duration.ZERO, Duration.ofSeconds(30)));
+      assertThat(generations).as("each config is published with a generation of its own").hasSizeGreaterThan(4);
+    }
+  }
+
+  @Test
   void theSimulatedNodesDescribeThemselvesAsRealClientsDo() {
     // every field real Envoys and gRPC clients fill in appears on some simulated node, and not on all of them
     List<io.envoyproxy.envoy.config.core.v3.Node> nodes = new ArrayList<>();
