@@ -62,12 +62,33 @@ final class Subsets {
     }
   }
 
+  /** A name list by identity (the stream tracker interns them). */
+  private record Names(List<String> names) {
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof Names n && n.names == names;
+    }
+
+    @Override
+    public int hashCode() {
+      return System.identityHashCode(names);
+    }
+  }
+
   private volatile Map<Key, Subset> current = new ConcurrentHashMap<>();
   private volatile Map<Key, Subset> previous = new ConcurrentHashMap<>();
-  /** The last generation's parts by name list (read-only once made). */
-  private volatile Map<List<String>, List<Subset>> previousByNames = Map.of();
-  /** The maps handed out by {@link #of}: shared by streams, so worth remembering differences against. */
-  private volatile Map<Map<String, Res>, Boolean> shared = Collections.synchronizedMap(new java.util.IdentityHashMap<>());
+  /**
+   * This generation's parts by name list, and the last generation's (read-only once rolled): kept as the parts are
+   * made, so that a publish does not walk every part (thousands, one or more per proxyless node).
+   */
+  private volatile Map<Names, List<Subset>> currentByNames = new ConcurrentHashMap<>();
+  private volatile Map<Names, List<Subset>> previousByNames = Map.of();
+  /**
+   * The maps handed out by {@link #of} in this generation and in the last: shared by streams, so worth remembering
+   * differences against.
+   */
+  private volatile Map<Map<String, Res>, Boolean> sharedNow = newIdentitySet();
+  private volatile Map<Map<String, Res>, Boolean> sharedBefore = newIdentitySet();
 
   Subset of(SortedMap<String, Res> all, String allVersion, List<String> names) {
     Key key = new Key(all, names);
@@ -77,11 +98,23 @@ final class Subsets {
       s = now.computeIfAbsent(key, k -> {
         Subset kept = previous.get(k); // the view's map did not change at the last publish
         Subset made = kept != null ? kept : unchangedOrNew(compute(all, allVersion, names), names);
-        shared.put(made.resources(), Boolean.TRUE);
+        sharedNow.put(made.resources(), Boolean.TRUE);
+        currentByNames.merge(new Names(names), List.of(made), Subsets::both);
         return made;
       });
     }
     return s;
+  }
+
+  private static List<Subset> both(List<Subset> a, List<Subset> b) {
+    List<Subset> all = new java.util.ArrayList<>(a.size() + b.size());
+    all.addAll(a);
+    all.addAll(b);
+    return all;
+  }
+
+  private static Map<Map<String, Res>, Boolean> newIdentitySet() {
+    return Collections.synchronizedMap(new java.util.IdentityHashMap<>());
   }
 
   /**
@@ -92,7 +125,7 @@ final class Subsets {
     if (made.knownVersion() != null) {
       return made;
     }
-    List<Subset> before = previousByNames.get(names);
+    List<Subset> before = previousByNames.get(new Names(names));
     if (before != null) {
       for (Subset s : before) {
         if (sameResources(s.resources(), made.resources())) {
@@ -116,19 +149,17 @@ final class Subsets {
   }
 
   boolean isShared(Map<String, Res> map) {
-    return shared.containsKey(map);
+    return sharedNow.containsKey(map) || sharedBefore.containsKey(map);
   }
 
-  /** At a publish: the parts of the last generation stay findable for one more. */
+  /** At a publish: the parts of the last generation stay findable for one more. Constant time. */
   void roll() {
     previous = current;
     current = new ConcurrentHashMap<>();
-    Map<List<String>, List<Subset>> byNames = new java.util.IdentityHashMap<>();
-    previous.forEach((k, s) -> byNames.computeIfAbsent(k.names(), n -> new java.util.ArrayList<>(2)).add(s));
-    previousByNames = byNames;
-    Map<Map<String, Res>, Boolean> stillShared = Collections.synchronizedMap(new java.util.IdentityHashMap<>());
-    previous.values().forEach(s -> stillShared.put(s.resources(), Boolean.TRUE));
-    shared = stillShared;
+    previousByNames = currentByNames;
+    currentByNames = new ConcurrentHashMap<>();
+    sharedBefore = sharedNow;
+    sharedNow = newIdentitySet();
   }
 
   static Subset compute(SortedMap<String, Res> all, String allVersion, List<String> names) {
