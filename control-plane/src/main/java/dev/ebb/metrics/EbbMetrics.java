@@ -336,9 +336,9 @@ public final class EbbMetrics implements XdsEvents, Pipeline.Listener {
 
   /**
    * Micrometer's clock, one class for the real registry and for the warm-up's twin. A timer's time window (its
-   * {@code _max}) rotates at a record that comes 40 s or more after the last rotation. The warm-up's twin had
-   * recorded for less than that when the JIT compiled the record path (inlined into {@code XdsCache}'s call to the
-   * listeners), so the code had no rotation in it, and the real timer's first record, at the first proxies' ACKs
+   * {@code _max}) rotates at a record (or a scrape) that comes 40 s or more after the last rotation. The warm-up's
+   * twin had recorded for less than that when the JIT compiled the record path (inlined into {@code XdsCache}'s call
+   * to the listeners), so the code had no rotation in it, and the real timer's first record, at the first proxies' ACKs
    * minutes after it was made, sent that code back to the interpreter (a profile showed the recompilation: 135 ms
    * of a core, during the third change after a sync of 1,000 proxies). The twin's clock leaps ahead by
    * {@value #LEAP_MS} ms about every second and by {@value #BIG_LEAP_MS} ms more about every 8 s (every window

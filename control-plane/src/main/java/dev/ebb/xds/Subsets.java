@@ -78,8 +78,9 @@ final class Subsets {
   private volatile Map<Key, Subset> current = new ConcurrentHashMap<>();
   private volatile Map<Key, Subset> previous = new ConcurrentHashMap<>();
   /**
-   * This generation's parts by name list, and the last generation's (read-only once rolled): kept as the parts are
-   * made, so that a publish does not walk every part (thousands, one or more per proxyless node).
+   * This generation's parts by name list, and the last generation's: kept as the parts are made, so that a publish
+   * does not walk every part (thousands, one or more per proxyless node). A part made while a publish rolls may land
+   * in either generation; it is then only kept for one generation more or less.
    */
   private volatile Map<Names, List<Subset>> currentByNames = new ConcurrentHashMap<>();
   private volatile Map<Names, List<Subset>> previousByNames = Map.of();

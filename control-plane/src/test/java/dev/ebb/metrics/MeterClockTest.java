@@ -41,6 +41,7 @@ class MeterClockTest {
     twin.propagated(null, Duration.ofSeconds(5));
 
     assertThat(max(real)).isEqualTo(5.0);
+    assertThat(max(twin)).as("the twin records (its first leap is a second away)").isEqualTo(5.0);
     await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(200)).until(() -> max(twin) == 0.0);
     assertThat(max(real)).as("the real timer's max is still in its window").isEqualTo(5.0);
   }
